@@ -19,7 +19,7 @@ class _Traces:
         self.by_module: Dict[str, Dict[CallTraceRow, None]] = {}
 
 
-_NAMED: "weakref.WeakValueDictionary[str, _Traces]" = weakref.WeakValueDictionary()
+_NAMED: weakref.WeakValueDictionary[str, _Traces] = weakref.WeakValueDictionary()
 _NAMED_LOCK = threading.Lock()
 
 

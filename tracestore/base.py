@@ -33,7 +33,7 @@ class CallTraceStore(ABC):
     def filter(
         self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000
     ) -> List[CallTraceThunk]:
-        """The ``limit`` most recent distinct traces of ``module`` whose qualname starts with ``qualname_prefix``."""
+        """The `limit` most recent matching traces of `module` (rules S2-S6, S15)."""
 
     @classmethod
     def make_store(cls, connection_string: str) -> CallTraceStore:

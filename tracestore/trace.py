@@ -41,10 +41,7 @@ class CallTrace:
         return hash((self.func, tuple(sorted(self.arg_types))))
 
     def __repr__(self) -> str:
-        return (
-            f"CallTrace({self.func!r}, {self.arg_types!r}, "
-            f"{self.return_type!r}, {self.yield_type!r})"
-        )
+        return f"CallTrace({self.func!r}, {self.arg_types!r}, {self.return_type!r}, {self.yield_type!r})"
 
 
 def traces_equal(left: Any, right: Any) -> bool:

@@ -24,7 +24,7 @@ _TYPING_ALIASES: Tuple[type, ...] = (
 )
 _UNION_TYPE: Any = getattr(types, "UnionType", None)  # ``int | str``, Python 3.10+
 _BUILTIN_ALIAS: type = types.GenericAlias  # ``list[int]``
-_MX_TYPED_DICT_META: type = type(mypy_extensions.TypedDict)  # type: ignore[arg-type]
+_MX_TYPED_DICT_META: type = type(mypy_extensions.TypedDict)
 _BARE_GENERICS = (typing.Dict, typing.List, typing.Tuple)
 
 
@@ -69,9 +69,7 @@ def is_mx_typed_dict(typ: object) -> bool:
 def generic_qualname(typ: Any) -> str:
     """The name MonkeyType records for a ``typing`` alias (``List``, ``Generator``, ...)."""
     return str(
-        getattr(typ, "_name", None)
-        or getattr(typ.__origin__, "_name", None)
-        or typ.__origin__.__qualname__
+        getattr(typ, "_name", None) or getattr(typ.__origin__, "_name", None) or typ.__origin__.__qualname__
     )
 
 
@@ -90,9 +88,7 @@ def make_mx_typed_dict(module: str, qualname: str, fields: typing.Dict[str, Any]
     namespace = {"__annotations__": fields, "__module__": module, "__qualname__": qualname}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        made: type = _MX_TYPED_DICT_META(  # type: ignore[call-arg]
-            qualname.rpartition(".")[2], (), namespace
-        )
+        made: type = _MX_TYPED_DICT_META(qualname.rpartition(".")[2], (), namespace)
     return made
 
 
