@@ -85,7 +85,9 @@ def test_E4_serialize_traces_is_lazy() -> None:
     assert consumed == [0]
 
 
-def _row(module: str = __name__, qualname: str = "good", arg_types: str = "{}", ret: Any = None) -> CallTraceRow:
+def _row(
+    module: str = __name__, qualname: str = "good", arg_types: str = "{}", ret: Any = None
+) -> CallTraceRow:
     return CallTraceRow(module, qualname, arg_types, ret, None)
 
 

@@ -32,7 +32,8 @@ def main() -> None:
     n = 20_000 if args.quick else 200_000
     traces = production_workload(n)
     ours = [CallTraceRow.from_trace(t) for t in traces[:2000]]
-    theirs = list(monkeytype_serialize(traces[:2000]))
+    sample: List[Any] = traces[:2000]
+    theirs = list(monkeytype_serialize(sample))
     assert [r.as_tuple() for r in ours] == [
         (r.module, r.qualname, r.arg_types, r.return_type, r.yield_type) for r in theirs
     ], "encodings differ: the benchmark would compare different work"
@@ -40,18 +41,26 @@ def main() -> None:
     _TYPE_JSON.clear()
     _ARGS_JSON.clear()
     cold, _ = timed(lambda: _ours(traces))
-    medians = interleaved({"monkeytype": lambda: _theirs(traces), "tracestore": lambda: _ours(traces)}, args.rounds)
+    medians = interleaved(
+        {"monkeytype": lambda: _theirs(traces), "tracestore": lambda: _ours(traces)}, args.rounds
+    )
     base = medians["monkeytype"]
     rows = [
         ("MonkeyType 23.3.0 serialize_traces", n / base, 1.0),
         ("tracestore serialize_traces (warm cache)", n / medians["tracestore"], base / medians["tracestore"]),
         ("tracestore serialize_traces (cold cache, 1st pass)", n / cold, base / cold),
     ]
-    print_table(f"Encoding {n:,} production-like traces (median of {args.rounds} interleaved rounds)",
-                ("encoder", "traces/s", "x MonkeyType"), rows)
+    print_table(
+        f"Encoding {n:,} production-like traces (median of {args.rounds} interleaved rounds)",
+        ("encoder", "traces/s", "x MonkeyType"),
+        rows,
+    )
     stats = encoding_cache_stats()
-    print_table("Encoding cache", ("cache", "entries", "approx bytes"),
-                [(name, s.entries, s.approx_bytes) for name, s in stats.items()])
+    print_table(
+        "Encoding cache",
+        ("cache", "entries", "approx bytes"),
+        [(name, s.entries, s.approx_bytes) for name, s in stats.items()],
+    )
 
 
 if __name__ == "__main__":

@@ -114,9 +114,7 @@ def production_workload(n_traces: int, seed: int = 0) -> List[CallTrace]:
     shapes: Dict[int, List[Tuple[Dict[str, Any], Any]]] = {}
     for index in range(len(funcs)):
         names = rng.sample(ARG_NAMES[1:], 3)
-        shapes[index] = [
-            ({name: rng.choice(TYPES) for name in names}, rng.choice(TYPES)) for _ in range(4)
-        ]
+        shapes[index] = [({name: rng.choice(TYPES) for name in names}, rng.choice(TYPES)) for _ in range(4)]
     chosen = rng.choices(range(len(funcs)), weights=weights, k=n_traces)
     traces = []
     for index in chosen:

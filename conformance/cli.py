@@ -1,0 +1,107 @@
+"""``python -m conformance`` (``tracestore-check``): run the kit on a store class, print the rule report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Dict, List, Optional, Sequence, TextIO
+
+from conformance.report import TestOutcome, format_text, write_json
+from conformance.runner import run_kit
+from tracestore.errors import StoreConfigError
+
+DEFAULT_STORE = "reference_stores.sqlite:SQLiteStore"
+PROFILES = ("dev", "ci", "thorough")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance",
+        description="Check a call-trace store against the contract, rule by rule (E1-E5, S1-S15).",
+        epilog="Exit status: 0 when every rule passes (or fails as declared), 1 on any failure, "
+        "2 on bad usage.",
+    )
+    parser.add_argument(
+        "store", nargs="?", default=DEFAULT_STORE, help=f"PACKAGE.MODULE:StoreClass (default {DEFAULT_STORE})"
+    )
+    parser.add_argument(
+        "--connection-string",
+        metavar="TEMPLATE",
+        help="make_store argument; {directory} is a fresh temp dir and {unique} a fresh identifier per store "
+        "(default: the class's example_connection_string, else '{directory}/store')",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=os.environ.get("TRACESTORE_PROFILE") or "ci",
+        help="Hypothesis settings profile (default: $TRACESTORE_PROFILE, else ci)",
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
+    parser.add_argument(
+        "--declare",
+        metavar="RULE=REASON",
+        action="append",
+        default=[],
+        help="declare a known deviation: the rule must fail (repeatable)",
+    )
+    parser.add_argument(
+        "--rule",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="check only these rules (repeatable, or S3,S4)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="print full failure details")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no per-test progress on stderr")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    declared = _parse_declarations(parser, args.declare)
+    rules = [rule.strip() for value in args.rule for rule in value.split(",") if rule.strip()] or None
+    progress = None if args.quiet else _ProgressPrinter(sys.stderr)
+    try:
+        report = run_kit(
+            args.store,
+            connection_string=args.connection_string,
+            profile=args.profile,
+            declared=declared,
+            rules=rules,
+            progress=progress,
+        )
+    except StoreConfigError as error:
+        print(f"tracestore-check: cannot load the store class: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:
+        print(f"tracestore-check: {error}", file=sys.stderr)
+        return 2
+    print(format_text(report, verbose=args.verbose))
+    if args.json:
+        write_json(report, args.json)
+        print(f"tracestore-check: JSON report written to {args.json}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _parse_declarations(parser: argparse.ArgumentParser, values: List[str]) -> Dict[str, str]:
+    declared: Dict[str, str] = {}
+    for value in values:
+        rule, sep, reason = value.partition("=")
+        if not sep or not rule.strip() or not reason.strip():
+            parser.error(f"--declare needs RULE=REASON, got {value!r}")
+        declared[rule.strip()] = reason.strip()
+    return declared
+
+
+class _ProgressPrinter:
+    """Prints '[k/n] S3 test_S3_prefix_is_literal passed 0.42s' per finished test."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, test: TestOutcome, done: int, total: int) -> None:
+        rules = ",".join(test.rules) or "-"
+        line = f"[{done}/{total}] {rules} {test.name} {test.outcome} {test.duration:.2f}s"
+        print(line, file=self.stream, flush=True)

@@ -1,0 +1,63 @@
+"""Hypothesis settings profiles for the kit: ``dev`` (fast), ``ci`` (derandomized), ``thorough``.
+
+The kit's property tests take their settings from :func:`current`, which is chosen, in
+order, by the pytest option ``--tracestore-profile NAME``, the environment variable
+``TRACESTORE_PROFILE``, and otherwise ``ci`` when the ``CI`` variable is set, else ``dev``.
+The profiles are also registered with Hypothesis as ``tracestore-dev`` etc., so they can
+be loaded by name elsewhere; the kit never changes Hypothesis' default profile.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, Mapping, Optional
+
+from hypothesis import HealthCheck, settings
+
+ENV_VAR = "TRACESTORE_PROFILE"
+
+# Stores do I/O, so example timings vary: no deadline, and no "too slow" health check.
+_COMMON = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+PROFILES: Mapping[str, settings] = {
+    "dev": settings(_COMMON, max_examples=15, stateful_step_count=15),
+    "ci": settings(
+        _COMMON, max_examples=30, stateful_step_count=25, derandomize=True, database=None, print_blob=True
+    ),
+    "thorough": settings(_COMMON, max_examples=500, stateful_step_count=60),
+}
+
+for _name, _profile in PROFILES.items():
+    settings.register_profile(f"tracestore-{_name}", _profile)
+
+_selected: Dict[str, str] = {}
+
+
+def default_name() -> str:
+    """The profile named by ``TRACESTORE_PROFILE``, else ``ci`` under CI, else ``dev``."""
+    named = os.environ.get(ENV_VAR, "").strip()
+    if named:
+        return named
+    return "ci" if os.environ.get("CI") else "dev"
+
+
+def select(name: Optional[str] = None) -> str:
+    """Make ``name`` (or :func:`default_name`) the current profile; returns its name.
+
+    Raises ``ValueError`` naming the profiles that exist when ``name`` is not one.
+    """
+    chosen = name or default_name()
+    if chosen not in PROFILES:
+        raise ValueError(f"unknown tracestore profile {chosen!r}; choose one of {', '.join(PROFILES)}")
+    _selected["name"] = chosen
+    return chosen
+
+
+def current_name() -> str:
+    """The name of the current profile (selecting the default one if none was)."""
+    return _selected.get("name") or select()
+
+
+def current(**overrides: object) -> settings:
+    """Settings of the current profile, with ``overrides`` (any ``hypothesis.settings`` field)."""
+    return settings(PROFILES[current_name()], **overrides)  # type: ignore[arg-type]

@@ -1,0 +1,182 @@
+"""``run_kit``: run the conformance kit on a store class in-process and return a per-rule ``KitReport``."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import pathlib
+import tempfile
+import time
+import uuid
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Type, Union
+
+import pytest
+
+from conformance import profiles
+from conformance.report import KitReport, ProgressCallback, ResultCollector, RuleResult, rule_results
+from conformance.rules import RULES, check_rule_ids, rule_sort_key
+from tracestore.loading import load_store_class
+
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "KitReport",
+    "RuleResult",
+    "build_test_class",
+    "kit_rules",
+    "pending_test_class",
+    "run_kit",
+]
+
+DEFAULT_TEMPLATE = "{directory}/store"
+_PLUGIN = "conformance.pytest_plugin"
+_PLUGIN_ENTRY_POINT = "tracestore_conformance"  # pyproject's pytest11 name; blocked so -p loads it once
+_PENDING: Dict[str, Callable[[], Type[Any]]] = {}
+
+
+def kit_rules() -> Dict[str, str]:
+    """Rule ID -> title, for every rule in the registry ``conformance.rules``, E1-E5 then S1-S15."""
+    return {rule: RULES[rule] for rule in sorted(RULES, key=rule_sort_key)}
+
+
+def run_kit(
+    store_class_or_path: Union[str, Type[Any]],
+    *,
+    connection_string: Optional[str] = None,
+    profile: str = "ci",
+    declared: Optional[Mapping[str, str]] = None,
+    rules: Optional[Sequence[str]] = None,
+    distinct_results: Optional[bool] = None,
+    ordered_results: Optional[bool] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> KitReport:
+    """Run the kit on a store class (or ``"pkg.mod:Class"``); see the README's conformance section.
+
+    Stores are built with the class's own ``make_store`` from ``connection_string``, a template
+    where ``{directory}`` is a fresh temp dir and ``{unique}`` a fresh identifier for each store
+    (default: the class's ``example_connection_string``, else ``DEFAULT_TEMPLATE``).
+    ``rules`` restricts the run to the tests of those rule IDs. ``progress`` is called after
+    each test with its outcome and the count ``(done, total)``. Raises
+    ``tracestore.StoreConfigError`` for a bad path, ``ValueError`` for an unknown rule or profile.
+    """
+    if isinstance(store_class_or_path, str):
+        store_class, store_name = load_store_class(store_class_or_path), store_class_or_path
+    else:
+        store_class = store_class_or_path
+        store_name = f"{store_class.__module__}:{store_class.__qualname__}"
+    template = connection_string
+    if template is None:
+        template = getattr(store_class, "example_connection_string", None) or DEFAULT_TEMPLATE
+    titles = kit_rules()
+    declared = dict(declared or {})
+    selected = None if rules is None else set(rules)
+    check_rule_ids([*(selected or ()), *declared])
+    if profile not in profiles.PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(profiles.PROFILES)}")
+    distinct = (
+        distinct_results if distinct_results is not None else getattr(store_class, "distinct_results", True)
+    )
+    ordered = (
+        ordered_results if ordered_results is not None else getattr(store_class, "ordered_results", False)
+    )
+    collector = ResultCollector(selected, progress)
+    started = time.perf_counter()
+    exit_code, output = _run_pytest(
+        functools.partial(build_test_class, store_class, template, declared, bool(distinct), bool(ordered)),
+        profile,
+        collector,
+    )
+    duration = time.perf_counter() - started
+    errors = list(collector.errors)
+    if exit_code not in (
+        pytest.ExitCode.OK,
+        pytest.ExitCode.TESTS_FAILED,
+        pytest.ExitCode.NO_TESTS_COLLECTED,
+    ):
+        errors.append(f"pytest exited with {exit_code!r}:\n{output.strip()}")
+    tests = list(collector.tests.values())
+    results = rule_results(titles, tests, declared, selected)
+    return KitReport(store_name, profile, template, duration, results, tests, errors)
+
+
+def build_test_class(
+    store_class: Type[Any], template: str, declared: Mapping[str, str], distinct: bool, ordered: bool
+) -> Type[Any]:
+    """A ``CallTraceStoreTests`` subclass whose stores come from ``store_class.make_store(template)``."""
+    from conformance.mixin import CallTraceStoreTests
+
+    strings = _ConnectionStrings(template)
+
+    def make_store(self: Any, directory: pathlib.Path) -> Any:
+        return store_class.make_store(strings.fresh(directory))
+
+    def reopen_store(self: Any, store: Any, directory: pathlib.Path) -> Any:
+        return type(store).make_store(strings.existing(directory))
+
+    def connection_string(self: Any, directory: pathlib.Path) -> str:
+        return strings.existing(directory)
+
+    namespace = {
+        "make_store": make_store,
+        "reopen_store": reopen_store,
+        "connection_string": connection_string,
+        "distinct_results": distinct,
+        "ordered_results": ordered,
+        "declared_deviations": dict(declared),
+        "__module__": __name__,
+    }
+    return type("TestConformance", (CallTraceStoreTests,), namespace)
+
+
+class _ConnectionStrings:
+    """Expands the template: a new string per ``fresh`` store; the same one again for its directory."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.by_directory: Dict[str, str] = {}
+
+    def fresh(self, directory: pathlib.Path) -> str:
+        expanded = self.template.replace("{directory}", str(directory))
+        expanded = expanded.replace("{unique}", uuid.uuid4().hex[:12])
+        self.by_directory[str(directory)] = expanded
+        return expanded
+
+    def existing(self, directory: pathlib.Path) -> str:
+        return self.by_directory.get(str(directory)) or self.fresh(directory)
+
+
+def pending_test_class(token: str) -> Type[Any]:
+    """Build the test class for the generated module of a run.
+
+    It is built at collection time, after the kit's plugin has loaded the Hypothesis
+    profile, so the mixin (imported here first) sees the chosen profile.
+    """
+    return _PENDING[token]()
+
+
+def _run_pytest(
+    build_class: Callable[[], Type[Any]], profile: str, collector: ResultCollector
+) -> Tuple[int, str]:
+    token = uuid.uuid4().hex[:12]
+    with tempfile.TemporaryDirectory(prefix="tracestore-kit-") as tmp:
+        root = pathlib.Path(tmp)
+        (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+        module = root / f"test_kit_{token}.py"
+        module.write_text(
+            f"from conformance.runner import pending_test_class\n\n"
+            f"TestConformance = pending_test_class({token!r})\n",
+            encoding="utf-8",
+        )
+        args = [str(module), "-c", str(root / "pytest.ini"), "--rootdir", tmp, "--import-mode=importlib"]
+        args += ["-p", "no:cacheprovider", "-p", f"no:{_PLUGIN_ENTRY_POINT}", "-p", _PLUGIN]
+        args += ["--tracestore-profile", profile, "-q", "--no-header", "-p", "no:randomly"]
+        output = io.StringIO()
+        _PENDING[token] = build_class
+        previous_profile = profiles.current_name()
+        try:
+            with contextlib.redirect_stdout(output):
+                exit_code = pytest.main(args, plugins=[collector])
+        finally:
+            del _PENDING[token]
+            profiles.select(previous_profile)  # the caller's session keeps its own profile
+    return int(exit_code), output.getvalue()

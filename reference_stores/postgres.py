@@ -1,0 +1,227 @@
+"""``PostgresStore``: traces from a whole fleet of machines in one PostgreSQL database (psycopg 3)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.rows import TupleRow
+
+from reference_stores.postgres_config import PostgresConfig, parse_connection_string
+from reference_stores.postgres_rows import escape, make_batch, prefix_upper_bound, unescape
+from reference_stores.postgres_sql import Statements, statements
+from tracestore import (
+    CallTraceRow,
+    CallTraceStore,
+    CallTraceThunk,
+    StoreConfigError,
+    TraceStoreError,
+    check_limit,
+    serialize_traces,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Connection = psycopg.Connection[TupleRow]
+_ROLLBACK_RETRIES = 3  # a deadlock or serialization failure aborts the whole batch: run it again
+
+
+class PostgresStore(CallTraceStore):
+    """Distinct traces, most recent first (S6, S15), in one table of a PostgreSQL database.
+
+    Connection string: a libpq URL plus optional parameters that name the table::
+
+        postgresql://[user[:password]@][host][:port][/dbname][?param=value&...]
+            tracestore_schema=NAME   schema of the table (default "tracestore"), created if missing
+            tracestore_table=NAME    table name (default "call_traces")
+
+    Names are ASCII letters, digits and underscores. Every other parameter goes to libpq
+    unchanged. Unless the URL sets them, these apply: ``connect_timeout=5``, TCP keepalives
+    and ``tcp_user_timeout`` (a dead peer is noticed in under a minute), and a 120 s
+    ``statement_timeout`` (through ``options``). Many stores can share a database, one
+    schema or table each; the table's layout is in ``reference_stores.postgres_sql``, and
+    text PostgreSQL cannot hold (NUL, lone surrogates) is escaped (``postgres_rows``).
+
+    Each ``add`` is one statement, so one round trip and one transaction: all of the batch
+    or none of it. The store is thread-safe (one connection behind a lock); a connection
+    lost between or during calls is reopened once and the call retried, else the call
+    raises ``TraceStoreError``. Call ``close()`` (or use ``with``) to release the
+    connection early; otherwise it closes when the store is garbage collected.
+    """
+
+    ordered_results = True
+    distinct_results = True
+    example_connection_string = "postgresql://postgres@127.0.0.1:5432/test?tracestore_schema=ts_{unique}"
+
+    def __init__(self, config: PostgresConfig) -> None:
+        """Connect and create the table if needed; prefer ``make_store``. Raises ``StoreConfigError``."""
+        self._config = config
+        self._sql = statements(config.schema, config.table)
+        self._link = _Link(config)
+        self._closer = weakref.finalize(self, self._link.close)
+        try:
+            self._link.open(self._sql)
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def make_store(cls, connection_string: str) -> PostgresStore:
+        return cls(parse_connection_string(connection_string))
+
+    def add(self, traces: Iterable[Any]) -> None:
+        batch = make_batch(serialize_traces(traces))
+        if not batch.keys:
+            return
+        self._link.run("add", lambda conn: conn.execute(self._sql.upsert, tuple(batch)))
+
+    def filter(
+        self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000
+    ) -> List[CallTraceThunk]:
+        check_limit(limit)
+        if limit == 0:
+            return []
+        query, params = _filter_query(self._sql, escape(module), escape(qualname_prefix or ""), limit)
+        found = self._link.run("filter", lambda conn: conn.execute(query, params).fetchall())
+        return [
+            CallTraceRow(
+                module,
+                unescape(qualname),
+                unescape(arg_types),
+                None if return_type is None else unescape(return_type),
+                None if yield_type is None else unescape(yield_type),
+            )
+            for qualname, arg_types, return_type, yield_type in found
+        ]
+
+    def list_modules(self) -> List[str]:
+        found = self._link.run("list_modules", lambda conn: conn.execute(self._sql.modules).fetchall())
+        return [unescape(module) for (module,) in found]
+
+    def close(self) -> None:
+        """Close the connection; the store cannot be used afterwards."""
+        self._closer()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._config.display!r})"
+
+
+def _filter_query(sql: Statements, module: str, prefix: str, limit: int) -> Tuple[Any, Sequence[Any]]:
+    """The query and parameters of one ``filter`` call (escaped module and prefix)."""
+    if not prefix:
+        return sql.recent, (module, limit)
+    upper = prefix_upper_bound(prefix)
+    if upper is None:
+        return sql.recent_prefixed_unbounded, (module, prefix, prefix, prefix, limit)
+    return sql.recent_prefixed, (module, prefix, upper, limit)
+
+
+class _Link:
+    """The store's one connection, its lock, and the reconnect-once policy."""
+
+    def __init__(self, config: PostgresConfig) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self._conn: Optional[Connection] = None
+        self._closed = False
+
+    def open(self, sql: Statements) -> None:
+        """Connect and make sure the table exists (S14: every failure is a ``StoreConfigError``)."""
+        display = self._config.display
+        try:
+            conn = self._connect()
+        except psycopg.Error as exc:
+            raise StoreConfigError(
+                f"PostgresStore connection string {display!r}: cannot connect: {_message(exc)}"
+            ) from None
+        self._conn = conn
+        try:
+            _ensure_table(conn, sql)
+        except psycopg.Error as exc:
+            raise StoreConfigError(
+                f"PostgresStore connection string {display!r}: cannot use the table: {_message(exc)}"
+            ) from None
+
+    def run(self, what: str, work: Callable[[Connection], T]) -> T:
+        """``work(connection)`` under the lock; reconnect once if the connection was lost."""
+        with self._lock:
+            if self._closed:
+                raise TraceStoreError(f"PostgresStore {self._config.display!r} is closed")
+            reconnected, rollbacks = False, 0
+            while True:
+                conn = self._conn
+                if conn is None or conn.closed:
+                    conn = self._reconnect(what)
+                    reconnected = True
+                try:
+                    return work(conn)
+                except psycopg.Error as exc:
+                    if conn.closed and not reconnected:
+                        logger.warning("PostgresStore %s: connection lost (%s); reconnecting", what, exc)
+                        continue
+                    if isinstance(exc, pg_errors.TransactionRollback) and rollbacks < _ROLLBACK_RETRIES:
+                        rollbacks += 1
+                        continue
+                    raise TraceStoreError(
+                        f"PostgresStore {self._config.display!r}: {what} failed: {_message(exc)}"
+                    ) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _connect(self) -> Connection:
+        return psycopg.connect(self._config.conninfo, autocommit=True)
+
+    def _reconnect(self, what: str) -> Connection:
+        old, self._conn = self._conn, None
+        if old is not None:
+            old.close()
+        try:
+            self._conn = self._connect()
+        except psycopg.Error as exc:
+            raise TraceStoreError(
+                f"PostgresStore {self._config.display!r}: {what} failed: "
+                f"the connection was lost and reconnecting failed: {_message(exc)}"
+            ) from exc
+        return self._conn
+
+
+def _ensure_table(conn: Connection, sql: Statements) -> None:
+    """Create the schema, table and indexes unless they exist; idempotent and race-free.
+
+    Creators of one schema take turns (an advisory lock), and a creator that finds the
+    table made while it waited runs no DDL: even ``IF NOT EXISTS`` DDL takes locks that
+    can deadlock with another process's first ``add``.
+    """
+    try:
+        conn.execute(sql.check)
+        return
+    except (pg_errors.UndefinedTable, pg_errors.InvalidSchemaName):
+        pass
+    with conn.transaction():
+        conn.execute(sql.lock)
+        found = conn.execute(sql.exists).fetchone()
+        if found is None or found[0] is None:
+            conn.execute(sql.create)
+    conn.execute(sql.check)
+
+
+def _message(exc: BaseException) -> str:
+    """An exception as one line: psycopg's messages are multi-line."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__

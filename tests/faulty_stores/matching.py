@@ -1,0 +1,95 @@
+"""Faulty stores that match the wrong traces: module (S2) and qualname prefix (S3)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import ClassVar
+
+from tests.faulty_stores.baseline import BaselineStore
+
+
+def like_to_regex(pattern: str) -> str:
+    """SQL ``LIKE`` semantics (``%`` any run, ``_`` any one character) as a regex."""
+    return "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+
+
+class ModulePrefixStore(BaselineStore):
+    """S2: ``filter("a.b")`` also returns ``a.bc`` and ``a.b.c`` (``startswith`` on the module)."""
+
+    breaks: ClassVar[str] = "S2"
+
+    def _module_matches(self, stored: str, wanted: str) -> bool:
+        return stored.startswith(wanted)
+
+
+class ModuleCaseInsensitiveStore(BaselineStore):
+    """S2: the module is compared case-folded, so ``filter("a.b")`` returns ``A.B``."""
+
+    breaks: ClassVar[str] = "S2"
+
+    def _module_matches(self, stored: str, wanted: str) -> bool:
+        return stored.casefold() == wanted.casefold()
+
+
+class ModuleLikeStore(BaselineStore):
+    """S2: the module is matched with SQL ``LIKE`` (case-sensitive): ``_`` matches any character."""
+
+    breaks: ClassVar[str] = "S2"
+
+    def _module_matches(self, stored: str, wanted: str) -> bool:
+        return re.fullmatch(like_to_regex(wanted), stored, re.DOTALL) is not None
+
+
+class PrefixLikeWildcardStore(BaselineStore):
+    """S3: the prefix is a case-sensitive SQL ``LIKE`` pattern: ``%`` and ``_`` are wildcards."""
+
+    breaks: ClassVar[str] = "S3"
+
+    def _prefix_matches(self, qualname: str, prefix: str) -> bool:
+        return re.match(like_to_regex(prefix), qualname, re.DOTALL) is not None
+
+
+class PrefixCaseFoldedStore(BaselineStore):
+    """S3: the prefix is literal but compared case-folded, so ``"foo"`` matches ``"Foo.bar"``."""
+
+    breaks: ClassVar[str] = "S3"
+
+    def _prefix_matches(self, qualname: str, prefix: str) -> bool:
+        return qualname.casefold().startswith(prefix.casefold())
+
+
+class PrefixGlobStore(BaselineStore):
+    """S3: the prefix is a shell glob (``fnmatchcase(qualname, prefix + "*")``): ``*?[`` are special."""
+
+    breaks: ClassVar[str] = "S3"
+
+    def _prefix_matches(self, qualname: str, prefix: str) -> bool:
+        return fnmatch.fnmatchcase(qualname, prefix + "*")
+
+
+class PrefixRegexStore(BaselineStore):
+    """S3: the prefix is a regular expression (``re.match``): ``.`` matches anything, ``[`` can raise."""
+
+    breaks: ClassVar[str] = "S3"
+
+    def _prefix_matches(self, qualname: str, prefix: str) -> bool:
+        return re.match(prefix, qualname) is not None
+
+
+class PrefixSubstringStore(BaselineStore):
+    """S3: the "prefix" may occur anywhere in the qualname (``in`` instead of ``startswith``)."""
+
+    breaks: ClassVar[str] = "S3"
+
+    def _prefix_matches(self, qualname: str, prefix: str) -> bool:
+        return prefix in qualname
+
+
+class PrefixWholeComponentStore(BaselineStore):
+    """S3: the prefix matches whole dotted components only, so ``"Foo"`` misses ``"Foobar.baz"``."""
+
+    breaks: ClassVar[str] = "S3"
+
+    def _prefix_matches(self, qualname: str, prefix: str) -> bool:
+        return not prefix or qualname == prefix or qualname.startswith(prefix.rstrip(".") + ".")

@@ -1,0 +1,127 @@
+"""Faulty stores that answer reads badly: empty cases (S8), decoding (S9, E5), ``list_modules`` (S12)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Dict, Iterable, List, Optional
+
+from tests.faulty_stores.baseline import BaselineStore
+from tracestore import CallTrace, CallTraceRow, CallTraceThunk, DecodeError
+
+
+class EmptyAddRaisesStore(BaselineStore):
+    """S8: ``add([])`` raises ``ValueError`` instead of doing nothing."""
+
+    breaks: ClassVar[str] = "S8"
+
+    def add(self, traces: Iterable[Any]) -> None:
+        batch = list(traces)
+        if not batch:
+            raise ValueError("add() needs at least one trace")
+        super().add(batch)
+
+
+class UnknownModuleRaisesStore(BaselineStore):
+    """S8: ``filter`` of a module with no stored trace (or on an empty store) raises ``KeyError``."""
+
+    breaks: ClassVar[str] = "S8"
+
+    def filter(
+        self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000
+    ) -> List[CallTraceThunk]:
+        if module not in self.list_modules():
+            raise KeyError(module)
+        return super().filter(module, qualname_prefix, limit)
+
+
+class DecodesInFilterStore(BaselineStore):
+    """S9: ``filter`` decodes every row to check it, so one undecodable row makes ``filter`` raise."""
+
+    breaks: ClassVar[str] = "S9"
+
+    def _listed(self, chosen: List[CallTraceRow]) -> List[CallTraceThunk]:
+        for row in chosen:
+            row.to_trace()
+        return super()._listed(chosen)
+
+
+class DropsUndecodableStore(BaselineStore):
+    """S9: ``filter`` silently leaves out rows that no longer decode, instead of returning their thunks."""
+
+    breaks: ClassVar[str] = "S9"
+
+    def _listed(self, chosen: List[CallTraceRow]) -> List[CallTraceThunk]:
+        kept = []
+        for row in chosen:
+            try:
+                row.to_trace()
+            except DecodeError:
+                continue
+            kept.append(row)
+        return super()._listed(kept)
+
+
+def unknown_function() -> None:
+    """The stand-in that ``_GuessingRow`` puts in place of a function it cannot find."""
+
+
+class _GuessingRow(CallTraceRow):
+    """A row whose ``to_trace`` returns a stand-in trace instead of raising (E5)."""
+
+    __slots__ = ()
+
+    def to_trace(self) -> CallTrace:
+        try:
+            return super().to_trace()
+        except DecodeError:
+            return CallTrace(unknown_function, {}, None, None)
+
+
+class _VagueRow(CallTraceRow):
+    """A row whose ``to_trace`` raises an error that names nothing (E5)."""
+
+    __slots__ = ()
+
+    def to_trace(self) -> CallTrace:
+        try:
+            return super().to_trace()
+        except DecodeError:
+            raise RuntimeError("could not decode a stored trace") from None
+
+
+class WrongTraceOnDecodeErrorStore(BaselineStore):
+    """E5: a thunk whose function or type is gone returns a stand-in trace instead of raising."""
+
+    breaks: ClassVar[str] = "E5"
+
+    def _listed(self, chosen: List[CallTraceRow]) -> List[CallTraceThunk]:
+        return [_GuessingRow(*row.as_tuple()) for row in chosen]
+
+
+class VagueDecodeErrorStore(BaselineStore):
+    """E5: a thunk whose function or type is gone raises a bare ``RuntimeError`` naming nothing."""
+
+    breaks: ClassVar[str] = "E5"
+
+    def _listed(self, chosen: List[CallTraceRow]) -> List[CallTraceThunk]:
+        return [_VagueRow(*row.as_tuple()) for row in chosen]
+
+
+class DuplicatedModulesStore(BaselineStore):
+    """S12: ``list_modules`` lists a module once per stored trace."""
+
+    breaks: ClassVar[str] = "S12"
+
+    def list_modules(self) -> List[str]:
+        return [row.module for row in self._snapshot()]
+
+
+class CaseFoldedModulesStore(BaselineStore):
+    """S12: ``list_modules`` merges modules that differ only in case (a case-insensitive collation)."""
+
+    breaks: ClassVar[str] = "S12"
+
+    def list_modules(self) -> List[str]:
+        by_folded: Dict[str, str] = {}
+        for row in self._snapshot():
+            by_folded.setdefault(row.module.casefold(), row.module)
+        return list(by_folded.values())

@@ -1,0 +1,121 @@
+"""Faulty stores that store the wrong thing: lossy rows (S1), bad batches (S7), live dicts (S13)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, ClassVar, Dict, Iterable, List
+
+from tests.faulty_stores.baseline import BaselineStore
+from tracestore import CallTraceRow, serialize_traces
+
+logger = logging.getLogger(__name__)
+
+
+class DropsReturnTypeStore(BaselineStore):
+    """S1: the return type is not stored; traces come back with ``return_type=None``."""
+
+    breaks: ClassVar[str] = "S1"
+
+    def _serialize(self, traces: Iterable[Any]) -> List[Any]:
+        return [
+            CallTraceRow(row.module, row.qualname, row.arg_types, None, row.yield_type)
+            for row in super()._serialize(traces)
+        ]
+
+
+class DropsYieldTypeStore(BaselineStore):
+    """S1: the yield type is not stored (no column for it); generators come back without it."""
+
+    breaks: ClassVar[str] = "S1"
+
+    def _serialize(self, traces: Iterable[Any]) -> List[Any]:
+        return [
+            CallTraceRow(row.module, row.qualname, row.arg_types, row.return_type, None)
+            for row in super()._serialize(traces)
+        ]
+
+
+def _outer_only(encoded: Dict[str, Any]) -> Dict[str, Any]:
+    if encoded.get("is_typed_dict"):
+        return encoded
+    return {key: value for key, value in encoded.items() if key != "elem_types"}
+
+
+class FlattensGenericsStore(BaselineStore):
+    """S1: argument types are stored without their parameters: ``List[int]`` comes back as ``List``."""
+
+    breaks: ClassVar[str] = "S1"
+
+    def _serialize(self, traces: Iterable[Any]) -> List[Any]:
+        rows = []
+        for row in super()._serialize(traces):
+            args = {name: _outer_only(typ) for name, typ in json.loads(row.arg_types).items()}
+            arg_types = json.dumps(args, sort_keys=True)
+            rows.append(CallTraceRow(row.module, row.qualname, arg_types, row.return_type, row.yield_type))
+        return rows
+
+
+class RaisesOnBadTraceStore(BaselineStore):
+    """S7: encodes with ``CallTraceRow.from_trace`` directly, so one unserializable trace raises."""
+
+    breaks: ClassVar[str] = "S7"
+
+    def _serialize(self, traces: Iterable[Any]) -> List[Any]:
+        return [CallTraceRow.from_trace(trace) for trace in traces]
+
+
+class LosesBatchStore(BaselineStore):
+    """S7: one unserializable trace is logged, but the whole batch with it is dropped."""
+
+    breaks: ClassVar[str] = "S7"
+
+    def _serialize(self, traces: Iterable[Any]) -> List[Any]:
+        try:
+            return [CallTraceRow.from_trace(trace) for trace in traces]
+        except Exception:
+            logger.exception("Failed to serialize a batch of traces")
+            return []
+
+
+class StopsAtFirstBadStore(BaselineStore):
+    """S7: stores the traces before the first unserializable one, logs it, and drops the rest."""
+
+    breaks: ClassVar[str] = "S7"
+
+    def _serialize(self, traces: Iterable[Any]) -> List[Any]:
+        rows = []
+        for trace in traces:
+            try:
+                rows.append(CallTraceRow.from_trace(trace))
+            except Exception:
+                logger.exception("Failed to serialize trace")
+                break
+        return rows
+
+
+class SilentlySkipsStore(BaselineStore):
+    """S7: skips unserializable traces without logging them (E4 asks for one ERROR log each)."""
+
+    breaks: ClassVar[str] = "S7"
+
+    def _serialize(self, traces: Iterable[Any]) -> List[Any]:
+        rows = []
+        for trace in traces:
+            try:
+                rows.append(CallTraceRow.from_trace(trace))
+            except Exception:
+                continue
+        return rows
+
+
+class LiveArgTypesStore(BaselineStore):
+    """S13: keeps the trace objects themselves and encodes them when read, so later edits show."""
+
+    breaks: ClassVar[str] = "S13"
+
+    def _serialize(self, traces: Iterable[Any]) -> List[Any]:
+        return list(traces)
+
+    def _snapshot(self) -> List[CallTraceRow]:
+        return list(serialize_traces(super()._snapshot()))

@@ -1,0 +1,193 @@
+"""Unit tests of the per-rule report: status derivation, failure summaries, text and JSON forms."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from conformance.report import (
+    DECLARED,
+    ERROR,
+    FAIL,
+    NOT_CHECKED,
+    PASS,
+    SKIPPED,
+    KitReport,
+    TestOutcome,
+    failure_summary,
+    format_text,
+    rule_results,
+    to_json,
+)
+
+TITLES = {"S3": "qualname prefix is literal", "S5": "the most recent win", "S15": "most recent first"}
+
+
+def outcome(name: str, *rules: str, result: str = "passed", detail: str = "") -> TestOutcome:
+    return TestOutcome(name, rules, result, 0.25, detail)
+
+
+def statuses(tests: List[TestOutcome], declared: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    return {rule: r.status for rule, r in rule_results(TITLES, tests, declared or {}).items()}
+
+
+def test_every_registry_rule_gets_a_result_even_without_tests() -> None:
+    results = rule_results(TITLES, [outcome("test_S3_a", "S3")], {})
+    assert list(results) == ["S3", "S5", "S15"]
+    assert results["S3"].status == PASS and results["S3"].tests == ["test_S3_a"]
+    assert results["S5"].status == NOT_CHECKED and results["S5"].detail == "no test checks it"
+
+
+def test_rules_left_out_by_selection_say_so() -> None:
+    results = rule_results(TITLES, [outcome("test_S3_a", "S3")], {}, selected={"S3"})
+    assert results["S15"].status == NOT_CHECKED and results["S15"].detail == "not selected"
+
+
+def test_one_failing_test_fails_the_rule_with_its_detail() -> None:
+    tests = [outcome("test_S3_a", "S3"), outcome("test_S3_b", "S3", result="failed", detail="boom")]
+    result = rule_results(TITLES, tests, {})["S3"]
+    assert result.status == FAIL and result.detail == "test_S3_b: boom"
+
+
+def test_setup_errors_are_errors_not_passes() -> None:
+    assert statuses([outcome("test_S3_a", "S3", result="error", detail="x")])["S3"] == ERROR
+
+
+def test_all_skipped_is_skipped_with_the_reason_and_partial_skips_are_reported() -> None:
+    tests = [outcome("test_S5_a", "S5", result="skipped", detail="needs reopen_store")]
+    tests += [outcome("test_S3_a", "S3"), outcome("test_S3_b", "S3", result="skipped", detail="no threads")]
+    results = rule_results(TITLES, tests, {})
+    assert (results["S5"].status, results["S5"].detail) == (SKIPPED, "needs reopen_store")
+    assert results["S3"].status == PASS and "no threads" in results["S3"].detail
+
+
+def test_a_multi_rule_failure_blames_only_the_rules_its_message_names() -> None:
+    tests = [outcome("test_recency", "S5", "S15", result="failed", detail="S5: an older trace won")]
+    found = statuses(tests)
+    assert found["S5"] == FAIL and found["S15"] == NOT_CHECKED
+    assert statuses([*tests, outcome("test_S15_order", "S15")])["S15"] == PASS
+    unnamed = [outcome("test_recency", "S5", "S15", result="failed", detail="wrong answer")]
+    assert statuses(unnamed) == {"S3": NOT_CHECKED, "S5": FAIL, "S15": FAIL}
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        ("xfailed", DECLARED),
+        ("passed", DECLARED),
+        ("xpassed", ERROR),
+        ("failed", ERROR),
+        ("skipped", SKIPPED),
+    ],
+)
+def test_declared_deviations(result: str, expected: str) -> None:
+    tests = [outcome("test_S3_a", "S3", result=result, detail="d")]
+    found = rule_results(TITLES, tests, {"S3": "uses LIKE"})["S3"]
+    assert found.status == expected
+    if expected == DECLARED:
+        assert found.detail == "uses LIKE"
+    if expected == ERROR:
+        assert found.detail.startswith("declared (uses LIKE) but test_S3_a")
+
+
+class _Crash:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+class _Longrepr:
+    """Stands in for pytest's ExceptionChainRepr: a crash message and a printable traceback."""
+
+    def __init__(self, message: str, text: str) -> None:
+        self.reprcrash = _Crash(message)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def failed_report(longrepr: Any) -> pytest.TestReport:
+    return pytest.TestReport("m.py::T::t", ("m.py", 1, "t"), {}, "failed", longrepr, "call")
+
+
+def test_failure_summary_keeps_the_assertion_and_the_falsifying_example_only() -> None:
+    message = (
+        "AssertionError: filter('m', 'foo') returned Foo.bar\nassert 1 == 0\n"
+        "Falsifying example: test_S3_prefix(\n    self=<m.T object at 0x7f>,\n    prefix='foo',\n"
+        "    n=0,  # or any other generated value\n)\n"
+    )
+    summary = failure_summary(failed_report(_Longrepr(message, "traceback...")))
+    assert summary.splitlines() == [
+        "AssertionError: filter('m', 'foo') returned Foo.bar",
+        "Falsifying example: test_S3_prefix(",
+        "    prefix='foo',",
+        "    n=0,",
+        ")",
+    ]
+
+
+def test_failure_summary_finds_examples_inside_exception_groups() -> None:
+    text = "  | E   AssertionError: one\n  | Falsifying example: test_x(\n  |     k=1,\n  | )\n"
+    summary = failure_summary(failed_report(_Longrepr("ExceptionGroup: 2 distinct failures", text)))
+    assert "ExceptionGroup: 2 distinct failures" in summary
+    assert "Falsifying example: test_x(" in summary and "k=1," in summary
+
+
+def report_with(results_tests: List[TestOutcome], errors: Optional[List[str]] = None) -> KitReport:
+    results = rule_results(TITLES, results_tests, {})
+    return KitReport("pkg.mod:Store", "dev", "{unique}", 1.25, results, results_tests, errors or [])
+
+
+def test_text_has_a_line_per_rule_and_a_parsable_last_line() -> None:
+    failing = outcome(
+        "test_S3_a", "S3", result="failed", detail="AssertionError: x\nFalsifying example: t(\n p=1,\n)"
+    )
+    report = report_with([failing, outcome("test_S5_a", "S5")])
+    lines = format_text(report).splitlines()
+    assert [line.split()[0] for line in lines[1:4]] == ["S3", "S5", "S15"]
+    assert re.match(
+        r"S3 +FAIL +qualname prefix is literal +\(test_S3_a: .*Falsifying example: t\(p=1\)\)$", lines[1]
+    )
+    assert lines[-2] == "1 passed, 1 failed, 0 declared, 0 skipped, 1 not checked, 0 errors in 1.2s"
+    assert lines[-1] == "conformance: 1 passed, 1 failed"
+    assert not report.ok
+
+
+def test_run_errors_count_as_failures_in_the_last_line() -> None:
+    report = report_with([outcome("test_S3_a", "S3")], errors=["collecting the kit failed"])
+    text = format_text(report)
+    assert "error: collecting the kit failed" in text
+    assert text.splitlines()[-1] == "conformance: 1 passed, 1 failed" and not report.ok
+
+
+def test_verbose_text_prints_the_full_detail_prefixed_by_the_rule() -> None:
+    report = report_with([outcome("test_S5_a", "S5", result="failed", detail="line one\nline two")])
+    assert "S5   | line two" in format_text(report, verbose=True).splitlines()
+
+
+def test_long_details_are_cut_on_the_rule_line() -> None:
+    report = report_with([outcome("test_S5_a", "S5", result="failed", detail="x" * 1000)])
+    line = format_text(report, width=80).splitlines()[2]
+    assert line.startswith("S5") and line.endswith("...)") and len(line) < 140
+
+
+def test_json_has_every_rule_with_status_tests_and_detail() -> None:
+    report = report_with([outcome("test_S3_a", "S3")])
+    data = json.loads(json.dumps(to_json(report)))
+    assert (data["store"], data["profile"], data["duration"], data["ok"]) == (
+        "pkg.mod:Store",
+        "dev",
+        1.25,
+        True,
+    )
+    assert set(data["rules"]) == set(TITLES)
+    assert data["rules"]["S3"] == {
+        "status": PASS,
+        "title": TITLES["S3"],
+        "tests": ["test_S3_a"],
+        "detail": "",
+    }
+    assert data["tests"][0]["rules"] == ["S3"]

@@ -1,0 +1,336 @@
+"""Copy every trace from one store to another, keeping each module's recency order.
+
+The copy uses only the store interface:
+
+* For each module of ``src.list_modules()`` it reads ``src.filter(module, limit=ALL)``
+  (most recent first, for a store that declares ``ordered_results``) and adds the
+  traces to ``dst`` oldest first, in batches, so ``dst`` lists each module's traces
+  in ``src``'s order (S5, S15).  The relative order of traces of *different* modules
+  cannot be observed through the interface, so it is not kept.
+* A module whose traces are already the most recent ones of that module in ``dst``,
+  in the same order, is skipped ("up to date"), so running the copy again adds nothing
+  and moves nothing.  Any other module is copied whole; where ``dst`` keeps distinct
+  results (S6) that adds no duplicates, and its traces become its most recent ones.
+* ``add`` takes traces, so each stored row is decoded (``to_trace``) before it is
+  added, and decoding imports the traced functions: run the copy where the traced
+  code is importable (``python -m`` puts the current directory on ``sys.path``).  A
+  trace that cannot be decoded (its function was deleted, ...) is counted and
+  reported in ``CopyReport.failed``/``failures``, never dropped silently.
+
+Two optional extension methods make a copy faster or import-free (see ``RowSource``
+and ``RowSink``): a source's ``iter_rows()`` streams every row oldest first (keeping
+the order across modules too), and a destination's ``add_rows(rows)`` stores
+``CallTraceRow``s as they are, with no decoding at all.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Protocol,
+    Sequence,
+    Set,
+    Tuple,
+    cast,
+)
+
+from tracestore.encoding import CallTraceRow, arg_types_from_json, type_from_json
+from tracestore.errors import DecodeError, MalformedRowError
+from tracestore.loading import StoreLike
+from tracestore.lookup import get_func_in_module
+from tracestore.trace import CallTrace
+
+__all__ = [
+    "ALL",
+    "CopyFailure",
+    "CopyProgress",
+    "CopyReport",
+    "RowSink",
+    "RowSource",
+    "copy_notes",
+    "copy_traces",
+]
+
+ALL = 2**31 - 1
+"""The ``limit`` that asks ``filter`` for every trace of a module."""
+DEFAULT_BATCH_SIZE = 1000
+FAILURES_KEPT = 20
+_ROW_FIELDS = ("module", "qualname", "arg_types", "return_type", "yield_type")
+
+
+class RowSource(Protocol):
+    """Optional source extension: every stored row, oldest first (each distinct row at its latest place)."""
+
+    def iter_rows(self) -> Iterable[CallTraceRow]: ...
+
+
+class RowSink(Protocol):
+    """Optional destination extension: store encoded rows as they are, in order, like ``add``."""
+
+    def add_rows(self, rows: Iterable[CallTraceRow]) -> None: ...
+
+
+class CopyFailure(NamedTuple):
+    """A trace that was not copied: where it was and why it could not be decoded."""
+
+    module: str
+    qualname: str
+    error: str
+
+
+class CopyProgress(NamedTuple):
+    """Where a running copy is; ``modules_total`` is ``None`` when streaming ``iter_rows``."""
+
+    modules_done: int
+    modules_total: Optional[int]
+    copied: int
+    failed: int
+    seconds: float
+
+
+class CopyReport(NamedTuple):
+    """The outcome of ``copy_traces``: ``failures`` holds the first ``FAILURES_KEPT`` of ``failed``."""
+
+    modules: int
+    copied: int
+    failed: int
+    seconds: float
+    failures: List[CopyFailure]
+    up_to_date: int  # modules skipped: dst already lists their traces, in order, as the most recent
+    streamed: bool  # the source's iter_rows() was used
+    decoded: bool  # traces were decoded (the destination has no add_rows())
+
+
+ProgressCallback = Callable[[CopyProgress], None]
+
+
+def copy_notes(src: Any, dst: Any) -> List[str]:
+    """Warnings about what a copy from ``src`` to ``dst`` can promise, for the user to read."""
+    notes = []
+    if not _has(src, "iter_rows") and getattr(src, "ordered_results", False) is not True:
+        notes.append(
+            f"the source ({_name(src)}) does not declare ordered_results = True: each module's "
+            "traces are copied in the order its filter() lists them, which may not be recency order"
+        )
+    distinct = getattr(dst, "distinct_results", None)
+    if distinct is False:
+        notes.append(
+            f"the destination ({_name(dst)}) keeps duplicates: running the copy again adds every trace again"
+        )
+    elif distinct is None:
+        notes.append(
+            f"the destination ({_name(dst)}) does not declare distinct_results: running the copy again "
+            "adds duplicates unless it keeps distinct results"
+        )
+    return notes
+
+
+def copy_traces(
+    src: StoreLike,
+    dst: Any,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Optional[ProgressCallback] = None,
+) -> CopyReport:
+    """Copy every trace of ``src`` into ``dst`` (see the module docstring); returns a ``CopyReport``.
+
+    ``dst`` needs ``add`` (or ``add_rows``); ``src`` needs ``list_modules`` and ``filter``
+    (or ``iter_rows``).
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
+    copier = _Copier(dst, progress)
+    if _has(src, "iter_rows"):
+        copier.copy_batches(_batches(cast(RowSource, src).iter_rows(), batch_size))
+        copier.modules_done = len(copier.modules_seen)
+    else:
+        try:
+            modules = list(src.list_modules())
+        except NotImplementedError as exc:
+            raise TypeError(
+                f"cannot copy from {_name(src)}: it implements neither list_modules() nor iter_rows()"
+            ) from exc
+        copier.modules_total = len(modules)
+        for module in modules:
+            thunks = src.filter(module, None, ALL)
+            if _up_to_date(dst, module, thunks):
+                copier.up_to_date += 1
+            else:
+                copier.copy_batches(_batches(reversed(thunks), batch_size))
+            copier.modules_done += 1
+            copier.report_progress(force=True)
+    return copier.report(streamed=_has(src, "iter_rows"))
+
+
+class _Copier:
+    """The running state of one copy: counts, kept failures, the progress clock."""
+
+    def __init__(self, dst: Any, progress: Optional[ProgressCallback]) -> None:
+        self.rows_sink = _has(dst, "add_rows")
+        self.add: Callable[[List[Any]], None] = dst.add_rows if self.rows_sink else dst.add
+        self.progress = progress
+        self.started = time.perf_counter()
+        self.last_report = self.started
+        self.modules_done = 0
+        self.modules_total: Optional[int] = None
+        self.modules_seen: Set[str] = set()
+        self.copied = 0
+        self.failed = 0
+        self.failures: List[CopyFailure] = []
+        self.up_to_date = 0
+        self.decoder = RowDecoder()
+
+    def copy_batches(self, batches: Iterator[List[Any]]) -> None:
+        for batch in batches:
+            items = [item for item in map(self.prepare, batch) if item is not None]
+            if items:
+                self.add(items)
+                self.copied += len(items)
+            self.report_progress(force=False)
+
+    def prepare(self, thunk: Any) -> Any:
+        """What ``dst`` gets: the row itself (``add_rows``) or its decoded trace; ``None`` on failure."""
+        module, qualname = _where(thunk)
+        self.modules_seen.add(module)
+        if self.rows_sink and _is_row(thunk):
+            return CallTraceRow(*_row_fields(thunk))
+        try:
+            if type(thunk) is CallTraceRow:
+                return self.decoder.decode(thunk)
+            return thunk.to_trace()
+        except Exception as exc:  # any store's decode error: counted and reported, never fatal
+            self.failed += 1
+            if len(self.failures) < FAILURES_KEPT:
+                self.failures.append(CopyFailure(module, qualname, f"{type(exc).__name__}: {exc}"))
+            return None
+
+    def report_progress(self, force: bool) -> None:
+        now = time.perf_counter()
+        if self.progress is not None and (force or now - self.last_report >= 1.0):
+            self.last_report = now
+            self.progress(
+                CopyProgress(
+                    self.modules_done, self.modules_total, self.copied, self.failed, now - self.started
+                )
+            )
+
+    def report(self, streamed: bool) -> CopyReport:
+        seconds = time.perf_counter() - self.started
+        modules = self.modules_done if self.modules_total is not None else len(self.modules_seen)
+        return CopyReport(
+            modules,
+            self.copied,
+            self.failed,
+            seconds,
+            self.failures,
+            self.up_to_date,
+            streamed,
+            not self.rows_sink,
+        )
+
+
+class RowDecoder:
+    """``CallTraceRow.to_trace`` for many rows: each distinct function and JSON text is decoded once.
+
+    Rows of one store repeat the same few texts endlessly, so a copy decodes several
+    times faster this way. Same results and errors as ``to_trace`` (E5); each trace
+    gets its own ``arg_types`` dict, holding the shared type objects.
+    """
+
+    def __init__(self, maxsize: int = 65536) -> None:
+        self.maxsize = maxsize
+        self.funcs: Dict[Tuple[str, str], Any] = {}
+        self.arg_types: Dict[str, Dict[str, Any]] = {}
+        self.types: Dict[str, Any] = {}
+
+    def decode(self, row: CallTraceRow) -> CallTrace:
+        try:
+            return CallTrace(
+                self._func(row.module, row.qualname),
+                dict(self._arg_types(row.arg_types)),
+                self._type(row.return_type),
+                self._type(row.yield_type),
+            )
+        except DecodeError:
+            raise
+        except Exception as exc:  # e.g. a field that is not text: as to_trace reports it
+            raise MalformedRowError(
+                f"Row for {row.module!r}.{row.qualname!r} cannot be decoded: {exc!r}"
+            ) from exc
+
+    def _func(self, module: str, qualname: str) -> Any:
+        key = (module, qualname)
+        func = self.funcs.get(key)
+        if func is None:
+            func = self._put(self.funcs, key, get_func_in_module(module, qualname))
+        return func
+
+    def _arg_types(self, text: str) -> Dict[str, Any]:
+        decoded = self.arg_types.get(text)
+        if decoded is None:
+            decoded = self._put(self.arg_types, text, arg_types_from_json(text))
+        return decoded
+
+    def _type(self, text: Optional[str]) -> Any:
+        if text is None or text == "null":
+            return None
+        if text not in self.types:
+            self._put(self.types, text, type_from_json(text))
+        return self.types[text]
+
+    def _put(self, cache: Dict[Any, Any], key: Any, value: Any) -> Any:
+        if len(cache) >= self.maxsize:
+            cache.clear()
+        cache[key] = value
+        return value
+
+
+def _up_to_date(dst: Any, module: str, thunks: Sequence[Any]) -> bool:
+    """Does ``dst`` already list ``thunks`` (rows) as its most recent traces of ``module``, in order?"""
+    if not thunks or not _has(dst, "filter") or not all(_is_row(t) for t in thunks):
+        return not thunks
+    present = dst.filter(module, None, len(thunks))
+    return len(present) == len(thunks) and all(
+        _is_row(p) and _row_fields(p) == _row_fields(t) for p, t in zip(present, thunks)
+    )
+
+
+def _is_row(thunk: Any) -> bool:
+    return all(hasattr(thunk, name) for name in _ROW_FIELDS)
+
+
+def _row_fields(thunk: Any) -> Tuple[Any, ...]:
+    return tuple(getattr(thunk, name) for name in _ROW_FIELDS)
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[List[Any]]:
+    batch: List[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _where(thunk: Any) -> Tuple[str, str]:
+    module, qualname = getattr(thunk, "module", "?"), getattr(thunk, "qualname", "?")
+    return (module if isinstance(module, str) else "?", qualname if isinstance(qualname, str) else "?")
+
+
+def _has(obj: Any, method: str) -> bool:
+    return callable(getattr(obj, method, None))
+
+
+def _name(store: Any) -> str:
+    cls = type(store)
+    return f"{cls.__module__}.{cls.__qualname__}"
