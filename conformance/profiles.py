@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Dict, Mapping, Optional
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 ENV_VAR = "TRACESTORE_PROFILE"
 
@@ -26,6 +26,16 @@ PROFILES: Mapping[str, settings] = {
     ),
     "thorough": settings(_COMMON, max_examples=500, stateful_step_count=60),
 }
+
+_NO_SHRINK = tuple(phase for phase in Phase if phase is not Phase.shrink)
+STATEFUL_OVERRIDES: Mapping[str, Mapping[str, object]] = {
+    "dev": {"phases": _NO_SHRINK},
+    "ci": {"phases": _NO_SHRINK},
+    "thorough": {},
+}
+"""Extra settings of the stateful tests. Shrinking a failing run of a state machine over a real
+store can take minutes, so only ``thorough`` does it; the example tests of the same rule
+report minimal examples, and a stateful failure names the query and the rule it broke."""
 
 for _name, _profile in PROFILES.items():
     settings.register_profile(f"tracestore-{_name}", _profile)
@@ -61,3 +71,8 @@ def current_name() -> str:
 def current(**overrides: object) -> settings:
     """Settings of the current profile, with ``overrides`` (any ``hypothesis.settings`` field)."""
     return settings(PROFILES[current_name()], **overrides)  # type: ignore[arg-type]
+
+
+def current_stateful(**overrides: object) -> settings:
+    """Settings of the current profile for a state machine (``STATEFUL_OVERRIDES`` applied)."""
+    return current(**{**STATEFUL_OVERRIDES[current_name()], **overrides})

@@ -243,6 +243,16 @@ os.register_at_fork(
 def _open_checked(options: LMDBOptions, connection_string: str) -> Tuple[Any, Dbs]:
     """Open the environment; on failure remove every file this call created, then raise S14's error."""
     created = _files_to_create(options, connection_string)
+    directory = pathlib.Path(options.path)
+    if options.subdir and directory in created:  # made here, so that writers racing to create it all succeed
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            created.remove(directory)
+        except OSError as exc:
+            raise StoreConfigError(
+                f"LMDB connection string {connection_string!r}: cannot create ({exc})"
+            ) from exc
     try:
         return _open_environment(options)
     except StoreConfigError as exc:
@@ -266,7 +276,8 @@ def _files_to_create(options: LMDBOptions, connection_string: str) -> List[pathl
     except (OSError, ValueError) as exc:
         raise fail(f"bad path ({exc})") from exc
     if not exists and not parent_is_dir:
-        raise fail(f"the parent directory {str(path.parent)!r} does not exist")
+        what = "is not a directory" if os.path.lexists(path.parent) else "does not exist"
+        raise fail(f"the parent directory {str(path.parent)!r} {what}")
     if options.subdir:
         if exists and not is_dir:
             raise fail(

@@ -38,7 +38,7 @@ class NameCache:
         self.module_ids: Dict[str, int] = {}
         self.text_ids: Dict[str, int] = {}
         self.texts: Dict[int, str] = {}
-        self.qualnames: Set[Tuple[int, int]] = set()  # (module id, qualname id) pairs indexed
+        self.qualnames: Set[Tuple[bytes, int]] = set()  # (module key, qualname id) pairs indexed
 
     def remember_texts(self, texts: Dict[int, str]) -> None:
         if len(self.texts) + len(texts) > _CACHE_LIMIT:
@@ -88,7 +88,7 @@ class Interner:
         self._cache = cache
         self.module_ids: Dict[str, int] = {}
         self.text_ids: Dict[str, int] = {}
-        self.qualnames: Set[Tuple[int, int]] = set()
+        self.qualnames: Set[Tuple[bytes, int]] = set()
 
     def module_id(self, module: str) -> int:
         found = self._cache.module_ids.get(module) or self.module_ids.get(module)
@@ -102,16 +102,18 @@ class Interner:
             return NONE_ID
         found = self._cache.text_ids.get(text) or self.text_ids.get(text)
         if found is None:
-            found = self._intern(self._dbs.text_ids, NAME_PREFIX, text_bytes(text), NEXT_TEXT_KEY, self._dbs.texts)
+            found = self._intern(
+                self._dbs.text_ids, NAME_PREFIX, text_bytes(text), NEXT_TEXT_KEY, self._dbs.texts
+            )
             self.text_ids[text] = found
         return found
 
-    def index_qualname(self, module_id: int, qualname_id: int, qualname: str) -> None:
-        """Make sure the module's qualname index lists ``qualname``."""
-        pair = (module_id, qualname_id)
+    def index_qualname(self, module_key: bytes, qualname_id: int, qualname: str) -> None:
+        """Make sure the qualname index of the module (``module_key``: its packed id) lists ``qualname``."""
+        pair = (module_key, qualname_id)
         if pair in self._cache.qualnames or pair in self.qualnames:
             return
-        found, key = lookup_name(self._txn, self._dbs.qualnames, ID.pack(module_id), text_bytes(qualname))
+        found, key = lookup_name(self._txn, self._dbs.qualnames, module_key, text_bytes(qualname))
         if found is None:
             self._txn.put(key, ID.pack(qualname_id) + text_bytes(qualname), db=self._dbs.qualnames)
         self.qualnames.add(pair)

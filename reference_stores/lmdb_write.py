@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from reference_stores.lmdb_keys import ID, ROW_IDS, SEQ
+from reference_stores.lmdb_keys import ID, ID_SIZE, NONE_ID, ROW_IDS, SEQ
 from reference_stores.lmdb_names import Interner, NameCache
 from reference_stores.lmdb_types import Dbs, Txn
 from tracestore import CallTraceRow
@@ -38,30 +38,35 @@ def write_rows(txn: Txn, dbs: Dbs, rows: Sequence[RowTuple], cache: NameCache) -
     Returns the ``Interner`` whose new ids the cache may take once the transaction commits.
     """
     interner = Interner(txn, dbs, cache)
-    module_id, text_id = interner.module_id, interner.text_id
     value = txn.get(SEQ_KEY, db=dbs.meta)
     seq = 0 if value is None else int(SEQ.unpack(value)[0])
-    recent, byqual, rows_db = dbs.recent, dbs.byqual, dbs.rows
-    get, put, delete = txn.get, txn.put, txn.delete
-    module_keys: Dict[int, bytes] = {}
+    by_row, recent, byqual = txn.cursor(db=dbs.rows), txn.cursor(db=dbs.recent), txn.cursor(db=dbs.byqual)
+    known_texts = cache.text_ids
+    text_id = interner.text_id
+    module_keys: Dict[str, bytes] = {}
+    known_qualnames = cache.qualnames
+    pack_row, pack_seq = ROW_IDS.pack, SEQ.pack
     for module, qualname, arg_types, return_type, yield_type in rows:
-        mid = module_id(module)
-        mkey = module_keys.get(mid)
+        mkey = module_keys.get(module)
         if mkey is None:
-            mkey = module_keys[mid] = ID.pack(mid)
-        qid = text_id(qualname)
-        interner.index_qualname(mid, qid, qualname)
-        ids = ROW_IDS.pack(qid, text_id(arg_types), text_id(return_type), text_id(yield_type))
-        qkey = mkey + ids[:4]
+            mkey = module_keys[module] = ID.pack(interner.module_id(module))
+        qid = known_texts.get(qualname) or text_id(qualname)
+        if (mkey, qid) not in known_qualnames:
+            interner.index_qualname(mkey, qid, qualname)
+        ids = pack_row(
+            qid,
+            known_texts.get(arg_types) or text_id(arg_types),
+            NONE_ID if return_type is None else known_texts.get(return_type) or text_id(return_type),
+            NONE_ID if yield_type is None else known_texts.get(yield_type) or text_id(yield_type),
+        )
+        qkey = mkey + ids[:ID_SIZE]
         seq += 1
-        seq_bytes = SEQ.pack(seq)
-        row_key = mkey + ids
-        old_seq = get(row_key, db=rows_db)
+        seq_bytes = pack_seq(seq)
+        old_seq = by_row.replace(mkey + ids, seq_bytes)
         if old_seq is not None:
-            delete(mkey + old_seq, db=recent)
-            delete(qkey + old_seq, db=byqual)
-        put(row_key, seq_bytes, db=rows_db)
-        put(mkey + seq_bytes, ids, db=recent)
-        put(qkey + seq_bytes, b"", db=byqual)
+            recent.pop(mkey + old_seq)
+            byqual.pop(qkey + old_seq)
+        recent.put(mkey + seq_bytes, ids)
+        byqual.put(qkey + seq_bytes, b"")
     txn.put(SEQ_KEY, SEQ.pack(seq), db=dbs.meta)
     return interner

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, ClassVar, Dict, Iterable, List, Optional
 
 from tracestore import CallTraceRow, CallTraceStore, CallTraceThunk, check_limit, serialize_traces
 
@@ -33,6 +33,7 @@ class InMemoryStore(CallTraceStore):
 
     ordered_results = True
     distinct_results = True
+    example_connection_string: ClassVar[str] = "{unique}"
 
     def __init__(self, traces: Optional[_Traces] = None) -> None:
         self._traces = traces if traces is not None else _Traces()

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Iterable, List, Optional, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import TupleRow
 
 from reference_stores.postgres_config import PostgresConfig, parse_connection_string
-from reference_stores.postgres_rows import escape, make_batch, prefix_upper_bound, unescape
-from reference_stores.postgres_sql import Statements, statements
+from reference_stores.postgres_rows import escape, make_batch, unescape
+from reference_stores.postgres_sql import Statements, filter_query, statements
 from tracestore import (
     CallTraceRow,
     CallTraceStore,
@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Connection = psycopg.Connection[TupleRow]
+_MAX_LIMIT = 2**63 - 1  # LIMIT is a bigint; no table holds more rows anyway
 _ROLLBACK_RETRIES = 3  # a deadlock or serialization failure aborts the whole batch: run it again
 
 
@@ -86,7 +87,8 @@ class PostgresStore(CallTraceStore):
         check_limit(limit)
         if limit == 0:
             return []
-        query, params = _filter_query(self._sql, escape(module), escape(qualname_prefix or ""), limit)
+        limit = min(limit, _MAX_LIMIT)
+        query, params = filter_query(self._sql, escape(module), escape(qualname_prefix or ""), limit)
         found = self._link.run("filter", lambda conn: conn.execute(query, params).fetchall())
         return [
             CallTraceRow(
@@ -115,16 +117,6 @@ class PostgresStore(CallTraceStore):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._config.display!r})"
-
-
-def _filter_query(sql: Statements, module: str, prefix: str, limit: int) -> Tuple[Any, Sequence[Any]]:
-    """The query and parameters of one ``filter`` call (escaped module and prefix)."""
-    if not prefix:
-        return sql.recent, (module, limit)
-    upper = prefix_upper_bound(prefix)
-    if upper is None:
-        return sql.recent_prefixed_unbounded, (module, prefix, prefix, prefix, limit)
-    return sql.recent_prefixed, (module, prefix, upper, limit)
 
 
 class _Link:

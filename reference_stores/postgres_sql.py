@@ -8,18 +8,24 @@ Layout (``schema.table``)::
     qualname     text COLLATE "C"   byte order, so a prefix is an index range (S3)
     arg_types, return_type, yield_type   text, MonkeyType's JSON (E3)
 
-Indexes ``(module, seq DESC)`` and ``(module, qualname, seq DESC)`` keep ``filter``'s
-cost proportional to ``limit`` (no prefix) or to the matching rows (prefix).
+Indexes ``(left(module, K), seq DESC)`` and ``(left(module, K), left(qualname, K), seq DESC)``
+with ``K = INDEX_CHARS`` keep ``filter``'s cost proportional to ``limit`` (no prefix) or
+to the matching rows (prefix). Indexing the first ``K`` characters bounds the size of an
+index entry, so names of any length can be stored (a B-tree entry must fit in a third of a
+page); queries compare the full names too.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple
+from typing import Any, NamedTuple, Sequence, Tuple
 
 from psycopg import sql
 
+from reference_stores.postgres_rows import prefix_upper_bound
+
 COLUMNS = ("seq", "trace_key", "module", "qualname", "arg_types", "return_type", "yield_type")
+INDEX_CHARS = 200  # at most 800 bytes of UTF-8 per indexed name
 
 
 class Statements(NamedTuple):
@@ -30,9 +36,9 @@ class Statements(NamedTuple):
     create: sql.Composed  # the DDL; run it under ``lock``, only when ``exists`` says NULL
     check: sql.Composed  # fails unless the table has the columns the store uses
     upsert: sql.Composed  # params: keys, modules, qualnames, arg_types, return_types, yield_types
-    recent: sql.Composed  # params: module, limit
-    recent_prefixed: sql.Composed  # params: module, prefix, upper bound, limit
-    recent_prefixed_unbounded: sql.Composed  # params: module, prefix, prefix, prefix, limit
+    recent: sql.Composed  # params: module[:K], module, limit
+    recent_in_range: sql.Composed  # params: module[:K], module, prefix, prefix's upper bound, limit
+    recent_prefixed: sql.Composed  # params: module[:K], module, prefix[:K], prefix, prefix, limit
     modules: sql.Composed
 
 
@@ -46,26 +52,41 @@ def advisory_lock_key(schema: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def filter_query(statements: Statements, module: str, prefix: str, limit: int) -> Tuple[Any, Sequence[Any]]:
+    """The query and parameters of one ``filter`` call (module and prefix already escaped)."""
+    k = INDEX_CHARS
+    if not prefix:
+        return statements.recent, (module[:k], module, limit)
+    upper = prefix_upper_bound(prefix)
+    if len(prefix) <= k and upper is not None:
+        # Under COLLATE "C" this range is exactly the prefix match (see prefix_upper_bound).
+        return statements.recent_in_range, (module[:k], module, prefix, upper, limit)
+    return statements.recent_prefixed, (module[:k], module, prefix[:k], prefix, prefix, limit)
+
+
 def statements(schema: str, table: str) -> Statements:
-    name = sql.Identifier(schema, table)
     seq_name = sql.Identifier(schema, f"{table}_seq")
     names = {
         "schema": sql.Identifier(schema),
-        "table": name,
+        "table": sql.Identifier(schema, table),
         "seq_name": seq_name,
-        "seq_regclass": sql.Literal(f'"{schema}"."{table}_seq"'),  # names are [A-Za-z0-9_]: no escaping
+        # Names are [A-Za-z0-9_] (postgres_config), so these quoted literals need no escaping.
+        "seq_regclass": sql.Literal(f'"{schema}"."{table}_seq"'),
+        "table_regclass": sql.Literal(f'"{schema}"."{table}"'),
         "pkey": sql.Identifier(f"{table}_pkey"),
         "by_module": sql.Identifier(f"{table}_module_seq"),
         "by_qualname": sql.Identifier(f"{table}_module_qualname_seq"),
         "lock_key": sql.Literal(advisory_lock_key(schema)),
-        "table_regclass": sql.Literal(f'"{schema}"."{table}"'),
         "columns": sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
+        "m": sql.SQL(f"left(module, {INDEX_CHARS})"),
+        "q": sql.SQL(f"left(qualname, {INDEX_CHARS})"),
+        "k": sql.Literal(INDEX_CHARS),
     }
 
     def q(text: str) -> sql.Composed:
         return sql.SQL(text).format(**names)
 
-    fields = "qualname, arg_types, return_type, yield_type"
+    select = "SELECT qualname, arg_types, return_type, yield_type FROM {table} WHERE {m} = %s AND module = %s"
     return Statements(
         lock=q("SELECT pg_advisory_xact_lock({lock_key})"),
         exists=q("SELECT to_regclass({table_regclass})"),
@@ -84,8 +105,8 @@ def statements(schema: str, table: str) -> Statements:
                 CONSTRAINT {pkey} PRIMARY KEY (trace_key)
             );
             ALTER SEQUENCE {seq_name} OWNED BY {table}.seq;
-            CREATE INDEX IF NOT EXISTS {by_module} ON {table} (module, seq DESC);
-            CREATE INDEX IF NOT EXISTS {by_qualname} ON {table} (module, qualname, seq DESC);
+            CREATE INDEX IF NOT EXISTS {by_module} ON {table} (({m}), seq DESC);
+            CREATE INDEX IF NOT EXISTS {by_qualname} ON {table} (({m}), ({q}), seq DESC);
             """
         ),
         check=q("SELECT {columns} FROM {table} LIMIT 0"),
@@ -105,27 +126,26 @@ def statements(schema: str, table: str) -> Statements:
             ON CONFLICT (trace_key) DO UPDATE SET seq = GREATEST(t.seq, EXCLUDED.seq)
             """
         ),
-        recent=q(f"SELECT {fields} FROM {{table}} WHERE module = %s ORDER BY seq DESC LIMIT %s"),
-        # Under COLLATE "C" the range is exactly the prefix match (postgres_rows.prefix_upper_bound),
-        # and the planner estimates it well; left() is the fallback when there is no upper bound.
+        recent=q(f"{select} ORDER BY seq DESC LIMIT %s"),
+        recent_in_range=q(f"{select} AND {{q}} >= %s AND {{q}} < %s ORDER BY seq DESC LIMIT %s"),
         recent_prefixed=q(
-            f"SELECT {fields} FROM {{table}} WHERE module = %s AND qualname >= %s AND qualname < %s"
-            " ORDER BY seq DESC LIMIT %s"
-        ),
-        recent_prefixed_unbounded=q(
-            f"SELECT {fields} FROM {{table}} WHERE module = %s AND qualname >= %s"
-            " AND left(qualname, length(%s)) = %s ORDER BY seq DESC LIMIT %s"
+            f"{select} AND {{q}} >= %s AND left(qualname, length(%s)) = %s ORDER BY seq DESC LIMIT %s"
         ),
         # A loose index scan: one index probe per distinct module, not a pass over every row.
+        # Only modules of K characters or more need their full names looked up.
         modules=q(
             """
-            WITH RECURSIVE m (module) AS (
-                (SELECT module FROM {table} ORDER BY module LIMIT 1)
+            WITH RECURSIVE m (k) AS (
+                (SELECT {m} FROM {table} ORDER BY 1 LIMIT 1)
                 UNION ALL
-                SELECT (SELECT t.module FROM {table} AS t WHERE t.module > m.module ORDER BY t.module LIMIT 1)
-                FROM m WHERE m.module IS NOT NULL
+                SELECT (SELECT left(t.module, {k}) FROM {table} AS t
+                        WHERE left(t.module, {k}) > m.k ORDER BY 1 LIMIT 1)
+                FROM m WHERE m.k IS NOT NULL
             )
-            SELECT module FROM m WHERE module IS NOT NULL
+            SELECT k FROM m WHERE k IS NOT NULL AND length(k) < {k}
+            UNION ALL
+            SELECT DISTINCT t.module FROM m JOIN {table} AS t ON left(t.module, {k}) = m.k
+            WHERE length(m.k) = {k}
             """
         ),
     )

@@ -7,19 +7,19 @@ import logging
 import os
 import sqlite3
 import threading
-from typing import Any, ClassVar, Iterable, List, Optional, Tuple
+from typing import Any, Callable, ClassVar, Iterable, List, Optional, Tuple
 
 from reference_stores.sqlite_config import SQLiteConfig, parse_connection_string
 from reference_stores.sqlite_plans import newest_matching, pending_incoming
 from reference_stores.sqlite_rows import (
     IdCache,
+    StaleCacheError,
     ingest_incoming,
     latest_distinct,
-    prepare,
     unescape,
     write_rows,
 )
-from reference_stores.sqlite_schema import Names, create_or_upgrade, is_current
+from reference_stores.sqlite_schema import SEQ_BITS, Names, create_or_upgrade, is_current
 from reference_stores.sqlite_txn import connect, transaction
 from tracestore import (
     CallTraceRow,
@@ -86,19 +86,18 @@ class SQLiteStore(CallTraceStore):
 
     def add(self, traces: Iterable[Any]) -> None:
         """Store every serializable trace in one transaction (all or nothing); S7, S13."""
-        rows = prepare(latest_distinct(serialize_traces(traces)), str(datetime.datetime.now()))
+        now = str(datetime.datetime.now())
+        rows = [(row, now) for row in latest_distinct(serialize_traces(traces))]
         if not rows:
             return
         with self._lock:
             conn = self._connection()
 
-            def write() -> IdCache:
-                created = IdCache()  # ids are kept only once committed
+            def write(created: IdCache) -> None:
                 ingest_incoming(conn, self._names, self._ids, created)
                 write_rows(conn, self._names, rows, self._ids, created)
-                return created
 
-            self._ids.merge(transaction(conn, self._config.timeout, write, write=True))
+            self._write(conn, write)
 
     def filter(
         self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000
@@ -136,8 +135,8 @@ class SQLiteStore(CallTraceStore):
 
             def read() -> List[str]:
                 rows = conn.execute(
-                    f"SELECT name FROM {n.q_modules} AS m WHERE EXISTS (SELECT 1 FROM {n.q_traces} "
-                    "WHERE seq >= (m.id << 40) AND seq < ((m.id + 1) << 40)) "
+                    f"SELECT name FROM {n.q_modules} AS m WHERE EXISTS (SELECT 1 FROM {n.q_recent} "
+                    f"WHERE seq >= (m.id << {SEQ_BITS}) AND seq < ((m.id + 1) << {SEQ_BITS})) "
                     f"UNION SELECT module FROM {n.q_incoming} WHERE typeof(module) = 'text'"
                 )
                 return sorted({unescape(str(name)) for (name,) in rows})
@@ -190,14 +189,27 @@ class SQLiteStore(CallTraceStore):
         if transaction(conn, self._config.timeout, lambda: is_current(conn, names), write=False):
             return
 
-        def upgrade() -> IdCache:
-            created = IdCache()
+        def upgrade(created: IdCache) -> None:
             if not is_current(conn, names):  # another process may have done it meanwhile
                 create_or_upgrade(conn, names)
                 ingest_incoming(conn, names, self._ids, created)
+
+        self._write(conn, upgrade)
+
+    def _write(self, conn: sqlite3.Connection, body: Callable[[IdCache], None]) -> None:
+        """Run ``body`` in a write transaction; remember the ids it created once it committed."""
+
+        def attempt() -> IdCache:
+            created = IdCache()
+            body(created)
             return created
 
-        self._ids.merge(transaction(conn, self._config.timeout, upgrade, write=True))
+        try:
+            created = transaction(conn, self._config.timeout, attempt, write=True)
+        except StaleCacheError:
+            self._ids.clear()  # rows were deleted behind our back: forget every id, try once more
+            created = transaction(conn, self._config.timeout, attempt, write=True)
+        self._ids.merge(created)
 
 
 def _remove(path: str) -> None:

@@ -1,8 +1,9 @@
 """How ``SQLiteStore.filter`` finds the newest matching rows while reading O(limit) of them.
 
-A module's rows are one contiguous, recency-ordered range of the traces table (see
-``sqlite_rows``), and each function's rows are recency-ordered in the ``func_id`` index.
-The prefix is a literal range over the small functions table: ``qualname >= prefix AND
+Recency is the small ``recent`` table (see ``sqlite_rows``): a module's rows are one
+contiguous ``seq`` range, newest last, and the ``func_id`` index lists each function's
+rows newest first.  Traces are fetched by id only for rows that are returned.  The
+prefix is a literal range over the small functions table: ``qualname >= prefix AND
 qualname < prefix_upper_bound(prefix)`` (no LIKE, GLOB or case folding; S3).  Given the
 ``Q`` matching functions out of the module's ``F``:
 
@@ -10,10 +11,10 @@ qualname < prefix_upper_bound(prefix)`` (no LIKE, GLOB or case folding; S3).  Gi
   ``LIMIT limit``.  O(limit).
 * ``merge`` plan: one newest-first cursor per matching function, merged on ``seq`` with a
   heap.  O(Q + limit log Q) whatever the density of matches: the sparse-prefix plan.
-* ``scan`` plan: read the module's range newest first, keeping rows of matching
-  functions.  O(limit * F / Q) when matches are spread evenly: the dense-prefix plan.
-  It stops after a budget of rows and falls back to ``merge``, so a skewed module
-  costs at most the budget more.
+* ``scan`` plan: read the module's ``(seq, func_id, trace_id)`` newest first, keeping
+  rows of matching functions, then fetch those traces.  O(limit * F / Q) when matches
+  are spread evenly: the dense-prefix plan.  It stops after a budget of rows and falls
+  back to ``merge``, so a skewed module costs at most the budget more.
 
 ``choose_plan`` picks ``scan`` when its expected rows read are fewer than ``merge``'s
 cost; both are bounded by the number of functions and ``limit``, never by the number of
@@ -28,7 +29,7 @@ import sqlite3
 from operator import itemgetter
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from reference_stores.sqlite_rows import escape, has_surrogate, module_range, unescape
+from reference_stores.sqlite_rows import LOOKUP_CHUNK, escape, has_surrogate, module_range, unescape
 from reference_stores.sqlite_schema import Names
 
 # (seq, qualname, arg_types, return_type, yield_type), qualname unescaped
@@ -66,9 +67,10 @@ def newest_in_module(conn: sqlite3.Connection, names: Names, mod_id: int, limit:
     """The ``module`` plan."""
     low, high = module_range(mod_id)
     rows = conn.execute(
-        "SELECT t.seq, f.qualname, t.arg_types, t.return_type, t.yield_type "
-        f"FROM {names.q_traces} AS t CROSS JOIN {names.q_funcs} AS f ON f.id = t.func_id "
-        "WHERE t.seq >= ? AND t.seq < ? ORDER BY t.seq DESC LIMIT ?",
+        "SELECT r.seq, f.qualname, t.arg_types, t.return_type, t.yield_type "
+        f"FROM {names.q_recent} AS r CROSS JOIN {names.q_traces} AS t ON t.id = r.trace_id "
+        f"CROSS JOIN {names.q_funcs} AS f ON f.id = r.func_id "
+        "WHERE r.seq >= ? AND r.seq < ? ORDER BY r.seq DESC LIMIT ?",
         (low, high, limit),
     )
     return [(seq, unescape(qualname), a, r, y) for seq, qualname, a, r, y in rows]
@@ -95,8 +97,9 @@ def newest_of_func(
     conn: sqlite3.Connection, names: Names, func_id: int, qualname: str, limit: int
 ) -> Iterator[Found]:
     rows = conn.execute(
-        f"SELECT seq, arg_types, return_type, yield_type FROM {names.q_traces} "
-        "WHERE func_id = ? ORDER BY seq DESC LIMIT ?",
+        "SELECT r.seq, t.arg_types, t.return_type, t.yield_type "
+        f"FROM {names.q_recent} AS r CROSS JOIN {names.q_traces} AS t ON t.id = r.trace_id "
+        "WHERE r.func_id = ? ORDER BY r.seq DESC LIMIT ?",
         (func_id, limit),
     )
     return ((seq, qualname, a, r, y) for seq, a, r, y in rows)
@@ -117,20 +120,25 @@ def scan(
     """The ``scan`` plan; None when ``budget`` rows were read without finding ``limit`` matches."""
     low, high = module_range(mod_id)
     rows = conn.execute(
-        f"SELECT seq, func_id, arg_types, return_type, yield_type FROM {names.q_traces} "
+        f"SELECT seq, func_id, trace_id FROM {names.q_recent} "
         "WHERE seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?",
         (low, high, budget),
-    )
-    found: List[Found] = []
-    read = 0
-    for seq, func_id, a, r, y in rows:
-        read += 1
-        qualname = funcs.get(func_id)
-        if qualname is not None:
-            found.append((seq, qualname, a, r, y))
-            if len(found) == limit:
-                return found
-    return found if read < budget else None
+    ).fetchall()
+    picked = [row for row in rows if row[1] in funcs][:limit]
+    if len(picked) < limit and len(rows) == budget:
+        return None
+    traces = _traces_by_id(conn, names, [trace_id for _, _, trace_id in picked])
+    return [(seq, funcs[func_id], *traces[trace_id]) for seq, func_id, trace_id in picked]
+
+
+def _traces_by_id(conn: sqlite3.Connection, names: Names, ids: List[int]) -> Dict[int, Tuple[Any, Any, Any]]:
+    found: Dict[int, Tuple[Any, Any, Any]] = {}
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start : start + LOOKUP_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        sql = f"SELECT id, arg_types, return_type, yield_type FROM {names.q_traces} WHERE id IN ({marks})"
+        found.update((tid, (a, r, y)) for tid, a, r, y in conn.execute(sql, chunk))
+    return found
 
 
 def choose_plan(matching: int, functions: int, limit: int) -> str:

@@ -5,11 +5,14 @@
   plus four hex digits; every other character stands for itself.  The code is prefix-free,
   so equality (S2) and ``startswith`` (S3) are the same on escaped text.  MonkeyType's JSON
   is ASCII, so only module and qualname go through it; ordinary names are stored unchanged.
-* A trace is identified by a 128-bit BLAKE2b digest of its five stored fields (``digest``,
-  unique in the traces table), so a re-add replaces the old row instead of adding one (S6).
-* ``seq`` (the row id) is ``module_id << 40`` plus a counter that grows with every write to
-  that module: the newest rows of one module are the highest ids of one contiguous range,
-  so ``filter`` reads them in order straight from the table (S5, S15).
+* Each distinct trace is stored once, in the traces table, identified by a 128-bit BLAKE2b
+  ``digest`` of its five stored fields (unique), and never moves or changes afterwards.
+* Recency lives in the small ``recent`` table, one row per trace: ``seq`` is
+  ``module_id << 40`` plus a counter that grows with every write to that module.  Adding
+  a stored trace again replaces its ``recent`` row by one with a new, highest ``seq`` (S6):
+  a few dozen bytes move, the trace itself does not.  A module's rows are the ``seq``
+  range of its id, newest last, so ``filter`` reads them newest first without sorting.
+  Trace ids are allocated the same way, so a module's traces sit together on disk.
 """
 
 from __future__ import annotations
@@ -21,22 +24,26 @@ import re
 import sqlite3
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from reference_stores.sqlite_schema import Names
+from reference_stores.sqlite_schema import SEQ_BITS, Names
 from tracestore import CallTraceRow, TraceStoreError
 
 logger = logging.getLogger(__name__)
 
-SEQ_BITS = 40  # recency counter bits per module
 MAX_MODULE_ID = (1 << (63 - SEQ_BITS)) - 1
 INGEST_CHUNK = 20_000
+LOOKUP_CHUNK = 500  # digests per "IN (...)" query; under SQLite's oldest parameter limit (999)
+TRACE_CACHE_LIMIT = 200_000  # rows whose trace id this process remembers
 
 _UNSTORABLE = re.compile("[\x01\ud800-\udfff]")
 _ESCAPED = re.compile("\x01([0-9a-f]{4})")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-RowTuple = Tuple[str, str, Any, Any, Any]  # module, qualname, arg_types, return_type, yield_type
-# module, qualname (both escaped), digest, created_at, arg_types, return_type, yield_type
-Prepared = Tuple[str, str, bytes, Optional[str], Any, Any, Any]
+RowTuple = Tuple[Any, Any, Any, Any, Any]  # module, qualname, arg_types, return_type, yield_type
+Timed = Tuple[RowTuple, Optional[str]]  # a row and its created_at
+
+
+class StaleCacheError(Exception):
+    """A remembered trace id is no longer in the file (rows deleted behind our back): retry uncached."""
 
 
 def escape(text: str) -> str:
@@ -58,31 +65,28 @@ def unescape(text: str) -> str:
 
 
 def module_range(module_id: int) -> Tuple[int, int]:
-    """The half-open range of ``seq`` values of one module's rows."""
+    """The half-open range of one module's trace ids and recency numbers."""
     return module_id << SEQ_BITS, (module_id + 1) << SEQ_BITS
 
 
 def digest(module: str, qualname: str, arg_types: Any, return_type: Any, yield_type: Any) -> bytes:
     """The dedupe key of a row whose module and qualname are already escaped.
 
-    Each field is written with a type tag and its length, so no two different rows
-    produce the same bytes (values of any SQLite type are handled: MonkeyType files
-    may hold NULLs or blobs where text belongs).
+    The fields are written as one text, each as a tag and its length (``S5:hello``,
+    ``N`` for NULL; blobs and other values that a MonkeyType file may hold where text
+    belongs get their own tags), so no two different rows give the same text.
     """
-    h = hashlib.blake2b(digest_size=16)
-    for field in (module, qualname, arg_types, return_type, yield_type):
-        if field is None:
-            h.update(b"N")
-            continue
-        if isinstance(field, str):
-            tag, data = b"S", field.encode("utf-8", "surrogatepass")
-        elif isinstance(field, bytes):
-            tag, data = b"B", field
-        else:
-            tag, data = b"R", repr(field).encode()
-        h.update(b"%s%d:" % (tag, len(data)))
-        h.update(data)
-    return h.digest()
+    text = "".join(map(_tagged, (module, qualname, arg_types, return_type, yield_type)))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _tagged(field: Any) -> str:
+    if field is None:
+        return "N"
+    if isinstance(field, str):
+        return f"S{len(field)}:{field}"
+    text = field.hex() if isinstance(field, bytes) else repr(field)
+    return f"{type(field).__name__[0].upper()}{len(text)}:{text}"
 
 
 def latest_distinct(rows: Iterable[CallTraceRow]) -> List[RowTuple]:
@@ -91,101 +95,149 @@ def latest_distinct(rows: Iterable[CallTraceRow]) -> List[RowTuple]:
     return sorted(position, key=position.__getitem__)
 
 
-def prepare(rows: Iterable[RowTuple], created_at: Optional[str]) -> List[Prepared]:
-    """Escape names and compute digests (outside any transaction: this is the slow part)."""
-    return [prepare_row(row, created_at) for row in rows]
-
-
-def prepare_row(row: RowTuple, created_at: Optional[str]) -> Prepared:
-    module, qualname, arg_types, return_type, yield_type = row
-    module, qualname = escape(module), escape(qualname)
-    key = digest(module, qualname, arg_types, return_type, yield_type)
-    return (module, qualname, key, created_at, arg_types, return_type, yield_type)
-
-
 class IdCache:
-    """Module and function ids known to be committed; ids never change once committed."""
+    """Ids known to be committed (they never change once committed): modules, functions, traces."""
 
     def __init__(self) -> None:
         self.modules: Dict[str, int] = {}
         self.funcs: Dict[Tuple[int, str], int] = {}
+        self.traces: Dict[RowTuple, Tuple[int, int, int]] = {}  # raw row -> module, func, trace id
 
     def merge(self, other: IdCache) -> None:
         self.modules.update(other.modules)
         self.funcs.update(other.funcs)
+        if len(self.traces) + len(other.traces) > TRACE_CACHE_LIMIT:
+            self.traces.clear()
+        self.traces.update(other.traces)
+
+    def clear(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
+class _Writer:
+    """One transaction's writes; ids it creates go to ``created``, merged into the cache after COMMIT."""
+
+    def __init__(self, conn: sqlite3.Connection, names: Names, known: IdCache, created: IdCache) -> None:
+        self.conn, self.names, self.known, self.created = conn, names, known, created
+        self.next_id: Dict[Tuple[str, int], int] = {}
+
+    def write(self, rows: Sequence[Timed]) -> None:
+        """Store ``rows`` (distinct, oldest first) and make each the newest of its module."""
+        known, created = self.known.traces, self.created.traces
+        slots = [known.get(row) or created.get(row) for row, _ in rows]  # module, func, trace id
+        misses = []
+        for index, slot in enumerate(slots):
+            if slot is None:
+                row = rows[index][0]
+                module, qualname = escape(row[0]), escape(row[1])
+                misses.append((index, module, qualname, digest(module, qualname, *row[2:])))
+        found = self._lookup([key for _, _, _, key in misses])
+        new_traces = []
+        for index, module, qualname, key in misses:
+            row, created_at = rows[index]
+            module_id = self._module_id(module)
+            func_id = self._func_id(module_id, qualname)
+            trace_id = found.get(key)
+            if trace_id is None:
+                trace_id = self._allocate("t", module_id)
+                new_traces.append((trace_id, func_id, key, created_at, row[2], row[3], row[4]))
+            slots[index] = created[row] = (module_id, func_id, trace_id)
+        n = self.names
+        self.conn.executemany(
+            f"INSERT INTO {n.q_traces} (id, func_id, digest, created_at, arg_types, return_type, yield_type) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            new_traces,
+        )
+        new_ids = {t[0] for t in new_traces}
+        placed, moved = [], []
+        for slot in slots:
+            assert slot is not None  # every miss was resolved above
+            module_id, func_id, trace_id = slot
+            seq = self._allocate("r", module_id)
+            if trace_id in new_ids:
+                placed.append((seq, trace_id, func_id))
+            else:
+                moved.append((seq, trace_id))
+        self.conn.executemany(f"INSERT INTO {n.q_recent} (seq, trace_id, func_id) VALUES (?, ?, ?)", placed)
+        # A stored trace gets a new recency row; selecting it first proves a remembered id is still there.
+        cursor = self.conn.executemany(
+            f"INSERT OR REPLACE INTO {n.q_recent} (seq, trace_id, func_id) "
+            f"SELECT ?, id, func_id FROM {n.q_traces} WHERE id = ?",
+            moved,
+        )
+        if moved and cursor.rowcount != len(moved):
+            raise StaleCacheError(f"{len(moved) - cursor.rowcount} remembered trace ids are gone")
+
+    def _lookup(self, digests: List[bytes]) -> Dict[bytes, int]:
+        found: Dict[bytes, int] = {}
+        for start in range(0, len(digests), LOOKUP_CHUNK):
+            chunk = digests[start : start + LOOKUP_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT digest, id FROM {self.names.q_traces} WHERE digest IN ({marks})"
+            found.update((bytes(key), int(tid)) for key, tid in self.conn.execute(sql, chunk))
+        return found
+
+    def _module_id(self, module: str) -> int:
+        module_id = self.known.modules.get(module) or self.created.modules.get(module)
+        if module_id is not None:
+            return module_id
+        q = self.names.q_modules
+        row = self.conn.execute(f"SELECT id FROM {q} WHERE name = ?", (module,)).fetchone()
+        if row is not None:
+            module_id = int(row[0])
+        else:
+            module_id = self.conn.execute(f"INSERT INTO {q} (name) VALUES (?)", (module,)).lastrowid
+            assert module_id is not None
+            if module_id > MAX_MODULE_ID:
+                raise TraceStoreError(
+                    f"SQLite store {self.names.table!r} holds more than {MAX_MODULE_ID} modules"
+                )
+        self.created.modules[module] = module_id
+        return module_id
+
+    def _func_id(self, module_id: int, qualname: str) -> int:
+        key = (module_id, qualname)
+        func_id = self.known.funcs.get(key) or self.created.funcs.get(key)
+        if func_id is not None:
+            return func_id
+        q = self.names.q_funcs
+        row = self.conn.execute(f"SELECT id FROM {q} WHERE module_id = ? AND qualname = ?", key).fetchone()
+        if row is not None:
+            func_id = int(row[0])
+        else:
+            func_id = self.conn.execute(f"INSERT INTO {q} (module_id, qualname) VALUES (?, ?)", key).lastrowid
+            assert func_id is not None
+        self.created.funcs[key] = func_id
+        return func_id
+
+    def _allocate(self, kind: str, module_id: int) -> int:
+        """The next trace id ("t") or recency number ("r") of a module."""
+        key = (kind, module_id)
+        value = self.next_id.get(key)
+        if value is None:
+            table, column = (self.names.q_traces, "id") if kind == "t" else (self.names.q_recent, "seq")
+            low, high = module_range(module_id)
+            (newest,) = self.conn.execute(
+                f"SELECT max({column}) FROM {table} WHERE {column} >= ? AND {column} < ?", (low, high)
+            ).fetchone()
+            value = low if newest is None else int(newest) + 1
+            if value >= high - (1 << 32):  # keep room for the rest of this transaction
+                raise TraceStoreError(
+                    f"the {column} counter of a module in {self.names.table!r} is exhausted"
+                )
+        self.next_id[key] = value + 1
+        return value
 
 
 def write_rows(
-    conn: sqlite3.Connection, names: Names, rows: Sequence[Prepared], known: IdCache, created: IdCache
+    conn: sqlite3.Connection, names: Names, rows: Sequence[Timed], known: IdCache, created: IdCache
 ) -> None:
-    """Insert ``rows`` (oldest first) in the open write transaction; a row already stored moves up.
-
-    Ids that this transaction creates go into ``created``: merge them into ``known`` only
-    after COMMIT, so a rolled-back id is never reused.
-    """
-    next_seq: Dict[int, int] = {}
-    params = []
-    for module, qualname, key, created_at, arg_types, return_type, yield_type in rows:
-        module_id = known.modules.get(module)
-        if module_id is None:
-            module_id = created.modules.get(module)
-            if module_id is None:
-                module_id = created.modules[module] = _module_id(conn, names, module)
-        func_key = (module_id, qualname)
-        func_id = known.funcs.get(func_key)
-        if func_id is None:
-            func_id = created.funcs.get(func_key)
-            if func_id is None:
-                func_id = created.funcs[func_key] = _func_id(conn, names, module_id, qualname)
-        seq = next_seq.get(module_id)
-        if seq is None:
-            seq = _first_free_seq(conn, names, module_id)
-        next_seq[module_id] = seq + 1
-        params.append((seq, func_id, key, created_at, arg_types, return_type, yield_type))
-    conn.executemany(
-        f"INSERT OR REPLACE INTO {names.q_traces} "
-        "(seq, func_id, digest, created_at, arg_types, return_type, yield_type) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        params,
-    )
-
-
-def _module_id(conn: sqlite3.Connection, names: Names, module: str) -> int:
-    found = conn.execute(f"SELECT id FROM {names.q_modules} WHERE name = ?", (module,)).fetchone()
-    if found is not None:
-        return int(found[0])
-    module_id = conn.execute(f"INSERT INTO {names.q_modules} (name) VALUES (?)", (module,)).lastrowid
-    assert module_id is not None
-    if module_id > MAX_MODULE_ID:
-        raise TraceStoreError(f"SQLite store {names.table!r} holds more than {MAX_MODULE_ID} modules")
-    return module_id
-
-
-def _func_id(conn: sqlite3.Connection, names: Names, module_id: int, qualname: str) -> int:
-    found = conn.execute(
-        f"SELECT id FROM {names.q_funcs} WHERE module_id = ? AND qualname = ?", (module_id, qualname)
-    ).fetchone()
-    if found is not None:
-        return int(found[0])
-    func_id = conn.execute(
-        f"INSERT INTO {names.q_funcs} (module_id, qualname) VALUES (?, ?)", (module_id, qualname)
-    ).lastrowid
-    assert func_id is not None
-    return func_id
-
-
-def _first_free_seq(conn: sqlite3.Connection, names: Names, module_id: int) -> int:
-    low, high = module_range(module_id)
-    (newest,) = conn.execute(
-        f"SELECT max(seq) FROM {names.q_traces} WHERE seq >= ? AND seq < ?", (low, high)
-    ).fetchone()
-    seq = low if newest is None else int(newest) + 1
-    if seq >= high - (1 << 30):  # keep room for one more huge add
-        raise TraceStoreError(f"the recency counter of a module in {names.table!r} is exhausted")
-    return seq
+    """In the open write transaction: store ``rows`` (distinct, oldest first), each its module's newest."""
+    _Writer(conn, names, known, created).write(rows)
 
 
 def ingest_incoming(conn: sqlite3.Connection, names: Names, known: IdCache, created: IdCache) -> None:
-    """Move rows that MonkeyType wrote (through the view's trigger) into the traces table.
+    """Move rows that MonkeyType wrote (through the view's trigger) into our tables.
 
     Runs inside the caller's write transaction, before the caller's own rows: the
     incoming rows are older than anything written after them, newer than the rest.
@@ -196,19 +248,21 @@ def ingest_incoming(conn: sqlite3.Connection, names: Names, known: IdCache, crea
         "SELECT created_at, module, qualname, arg_types, return_type, yield_type "
         f"FROM {names.q_incoming} ORDER BY rowid"
     )
+    writer = _Writer(conn, names, known, created)
     dropped = 0
     while True:
         chunk = cursor.fetchmany(INGEST_CHUNK)
         if not chunk:
             break
-        latest: Dict[RowTuple, Tuple[int, Optional[str]]] = {}
-        for index, (created_at, module, qualname, arg_types, return_type, yield_type) in enumerate(chunk):
+        latest: Dict[RowTuple, Optional[str]] = {}
+        for created_at, module, qualname, arg_types, return_type, yield_type in chunk:
             if isinstance(module, str) and isinstance(qualname, str):
-                latest[(module, qualname, arg_types, return_type, yield_type)] = (index, created_at)
+                row = (module, qualname, arg_types, return_type, yield_type)
+                latest.pop(row, None)  # a repeat counts at its last position
+                latest[row] = created_at
             else:
                 dropped += 1
-        ordered = sorted(latest.items(), key=lambda item: item[1][0])
-        write_rows(conn, names, [prepare_row(row, at) for row, (_, at) in ordered], known, created)
+        writer.write(list(latest.items()))
     if dropped:
         logger.warning(
             "Dropped %d row(s) of %s without a text module and qualname (no filter can return them)",

@@ -3,10 +3,12 @@
 For a store table ``T`` (MonkeyType's ``monkeytype_call_traces`` by default):
 
 * ``T__ts_modules(id, name)`` and ``T__ts_funcs(id, module_id, qualname)`` name things once;
-* ``T__ts_traces(seq, func_id, digest, created_at, arg_types, return_type, yield_type)``
-  holds each distinct trace once (``digest`` is unique), ``seq`` ordering a module's rows
-  by recency (see ``sqlite_rows``); an index on ``func_id`` gives one function's rows
-  newest first;
+* ``T__ts_traces(id, func_id, digest, created_at, arg_types, return_type, yield_type)``
+  holds each distinct trace once (``digest`` is unique; ``created_at`` is when it was
+  first stored);
+* ``T__ts_recent(seq, trace_id, func_id)`` orders them: one small row per trace, ``seq``
+  growing with every add within a module (see ``sqlite_rows``); an index on ``func_id``
+  lists one function's traces newest first;
 * ``T`` itself is a VIEW with MonkeyType's six columns, so MonkeyType 23.3.0 reads the
   file as its own (``monkeytype stub``/``apply``/``list-modules``);
 * MonkeyType's inserts into ``T`` go, through an INSTEAD OF trigger, to
@@ -27,6 +29,7 @@ from typing import Dict, List, NamedTuple, Optional
 from tracestore import StoreConfigError
 
 SCHEMA_VERSION = 1
+SEQ_BITS = 40  # ids and recency numbers of module m are the range [m << SEQ_BITS, (m + 1) << SEQ_BITS)
 MONKEYTYPE_COLUMNS = ("created_at", "module", "qualname", "arg_types", "return_type", "yield_type")
 _COLUMN_LIST = ", ".join(MONKEYTYPE_COLUMNS)
 
@@ -42,7 +45,8 @@ class Names(NamedTuple):
     modules: str
     funcs: str
     traces: str
-    traces_by_func: str
+    recent: str
+    recent_by_func: str
     incoming: str
     incoming_by_module: str
     insert_trigger: str
@@ -56,7 +60,8 @@ class Names(NamedTuple):
             p + "modules",
             p + "funcs",
             p + "traces",
-            p + "traces_by_func",
+            p + "recent",
+            p + "recent_by_func",
             p + "incoming",
             p + "incoming_by_module",
             p + "from_monkeytype",
@@ -80,6 +85,10 @@ class Names(NamedTuple):
         return quote(self.traces)
 
     @property
+    def q_recent(self) -> str:
+        return quote(self.recent)
+
+    @property
     def q_incoming(self) -> str:
         return quote(self.incoming)
 
@@ -90,7 +99,8 @@ class Names(NamedTuple):
             self.modules: "table",
             self.funcs: "table",
             self.traces: "table",
-            self.traces_by_func: "index",
+            self.recent: "table",
+            self.recent_by_func: "index",
             self.incoming: "table",
             self.incoming_by_module: "index",
             self.insert_trigger: "trigger",
@@ -103,9 +113,11 @@ def _tables_ddl(n: Names) -> List[str]:
         f"CREATE TABLE IF NOT EXISTS {n.q_modules} (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
         f"CREATE TABLE IF NOT EXISTS {n.q_funcs} (id INTEGER PRIMARY KEY, module_id INTEGER NOT NULL, "
         "qualname TEXT NOT NULL, UNIQUE (module_id, qualname))",
-        f"CREATE TABLE IF NOT EXISTS {n.q_traces} (seq INTEGER PRIMARY KEY, func_id INTEGER NOT NULL, "
+        f"CREATE TABLE IF NOT EXISTS {n.q_traces} (id INTEGER PRIMARY KEY, func_id INTEGER NOT NULL, "
         "digest BLOB NOT NULL UNIQUE, created_at TEXT, arg_types TEXT, return_type TEXT, yield_type TEXT)",
-        f"CREATE INDEX IF NOT EXISTS {quote(n.traces_by_func)} ON {n.q_traces} (func_id)",
+        f"CREATE TABLE IF NOT EXISTS {n.q_recent} (seq INTEGER PRIMARY KEY, "
+        "trace_id INTEGER NOT NULL UNIQUE, func_id INTEGER NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS {quote(n.recent_by_func)} ON {n.q_recent} (func_id)",
         f"CREATE TABLE IF NOT EXISTS {n.q_incoming} (created_at TEXT, module TEXT, qualname TEXT, "
         "arg_types TEXT, return_type TEXT, yield_type TEXT)",
         f"CREATE INDEX IF NOT EXISTS {quote(n.incoming_by_module)} ON {n.q_incoming} (module)",
@@ -118,8 +130,9 @@ def _view_ddl(n: Names) -> List[str]:
     return [
         f"CREATE VIEW IF NOT EXISTS {n.q_table} ({_COLUMN_LIST}) AS "
         "SELECT t.created_at, m.name, f.qualname, t.arg_types, t.return_type, t.yield_type "
-        f"FROM {n.q_traces} AS t JOIN {n.q_funcs} AS f ON f.id = t.func_id "
-        f"JOIN {n.q_modules} AS m ON m.id = f.module_id "
+        f"FROM {n.q_modules} AS m JOIN {n.q_recent} AS r "  # a module's rows: one seq range
+        f"ON r.seq >= (m.id << {SEQ_BITS}) AND r.seq < ((m.id + 1) << {SEQ_BITS}) "
+        f"JOIN {n.q_traces} AS t ON t.id = r.trace_id JOIN {n.q_funcs} AS f ON f.id = r.func_id "
         f"UNION ALL SELECT {_COLUMN_LIST} FROM {n.q_incoming}",
         f"CREATE TRIGGER IF NOT EXISTS {quote(n.insert_trigger)} INSTEAD OF INSERT ON {n.q_table} "
         f"BEGIN INSERT INTO {n.q_incoming} ({_COLUMN_LIST}) VALUES ({new_values}); END",

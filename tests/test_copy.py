@@ -183,13 +183,46 @@ def test_copy_keeps_every_trace_and_each_modules_order(batch_size: int) -> None:
     assert report.decoded and not report.streamed
 
 
-def test_copy_again_adds_no_duplicates() -> None:
+def test_copy_again_adds_nothing_and_moves_nothing() -> None:
     batches = workload_batches()
-    src, dst = filled_memory_store(batches), InMemoryStore()
-    copy_traces(src, dst)
+    src, dst = filled_memory_store(batches), CountingStore()
+    first = copy_traces(src, dst)
+    calls = dst.calls
     again = copy_traces(src, dst)
     assert history(dst) == expected_history(batches)
-    assert again.copied == sum(map(len, expected_history(batches).values()))
+    assert (again.copied, again.up_to_date, again.modules) == (0, first.modules, first.modules)
+    assert dst.calls == calls
+
+
+def test_copy_again_recopies_only_the_modules_that_changed() -> None:
+    batches = workload_batches()
+    src, dst = filled_memory_store(batches), CountingStore()
+    copy_traces(src, dst)
+    newer = production_workload(50, seed=9)
+    src.add(newer)
+    changed = {trace.func.__module__ for trace in newer}
+    again = copy_traces(src, dst)
+    assert history(dst) == history(src) == expected_history([*batches, newer])
+    assert again.up_to_date == len(history(src)) - len(changed)
+    assert again.copied == sum(len(history(src)[module]) for module in changed)
+
+
+class DuplicatingStore(CountingStore):
+    """Keeps every added trace (distinct_results = False), most recent first."""
+
+    distinct_results = False
+
+    def filter(self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000) -> List[Any]:
+        rows = [CallTraceRow(*fields) for fields in reversed(self.added) if fields[0] == module]
+        return [row for row in rows if row.qualname.startswith(qualname_prefix or "")][:limit]
+
+
+def test_copy_again_into_a_store_that_keeps_duplicates_adds_none() -> None:
+    batches = workload_batches()
+    src, dst = filled_memory_store(batches), DuplicatingStore()
+    copy_traces(src, dst)
+    copy_traces(src, dst)
+    assert history(dst) == expected_history(batches)
 
 
 def test_copy_onto_a_store_with_traces_makes_the_copied_ones_most_recent() -> None:
@@ -366,11 +399,11 @@ def test_cli_copies_and_summarises() -> None:
     code, err = run_cli("copy", f"memory={src_name}", f"memory={dst_name}")
     assert code == 0, err
     rows = sum(map(len, expected_history(batches).values()))
-    assert f"copied {rows:,} traces of 20 modules (decoded traces); 0 failed to decode;" in err
+    assert f"copied {rows:,} traces of 20 modules (decoded traces); 0 modules already up to date; " in err
     assert f"20/20 modules, {rows:,} traces copied" in err  # the last progress line
     assert history(dst) == expected_history(batches)
     code, quiet = run_cli("copy", "--quiet", f"memory={src_name}", f"memory={dst_name}")
-    assert code == 0 and quiet.count("\n") == 1 and "copied" in quiet
+    assert code == 0 and quiet.count("\n") == 1 and "copied 0 traces" in quiet
     assert history(dst) == expected_history(batches)
 
 
@@ -389,7 +422,7 @@ def test_cli_exits_1_and_lists_what_it_could_not_copy() -> None:
     code, err = run_cli("copy", f"{MODULE}:PlantedRows={name}", f"memory={uuid.uuid4().hex}")
     assert code == 1
     assert f"not copied: {MODULE}:gone: NameLookupError: Module '{MODULE}' has no attribute 'gone'" in err
-    assert "copied 1 traces of 1 modules (decoded traces); 1 failed to decode;" in err
+    assert "copied 1 traces of 1 modules (decoded traces); 0 modules already up to date; 1 failed" in err
 
 
 @pytest.mark.parametrize(
@@ -499,22 +532,33 @@ def test_copy_command_on_a_file_monkeytype_run_wrote(
 ) -> None:
     connection = connection_for(alias, tmp_path, schemas)
     _, mt_file = traced_sample
-    packages = sample_copy(tmp_path)  # this test deletes code from its own copy
-    source = f"sqlite={mt_file}"
+    source, destination = f"sqlite={mt_file}", f"{alias}={connection}"
     src_history = history(open_store(source))
     assert sorted(src_history) == ["sample_program.legacy", "sample_program.shapes"]
-    done = tracestore_copy(packages, tmp_path, source, f"{alias}={connection}")
     total = sum(map(len, src_history.values()))
-    assert done.returncode == 0, done.stderr
-    assert f"copied {total} traces of 2 modules (decoded traces); 0 failed to decode;" in done.stderr
-    print(f"$ python -m tracestore copy {source} {alias}={connection}\n{done.stderr}")
 
-    delete_retired_function(packages)
-    again = tracestore_copy(packages, tmp_path, source, f"{alias}={connection}")
-    assert again.returncode == 1, again.stderr
-    assert "not copied: sample_program.legacy:retired: NameLookupError:" in again.stderr
-    assert f"copied {total - 1} traces of 2 modules (decoded traces); 1 failed to decode;" in again.stderr
-    print(f"(after deleting legacy.retired) $ python -m tracestore copy ...\n{again.stderr}")
+    changed = sample_copy(tmp_path / "changed")  # legacy.retired deleted since it was traced
+    delete_retired_function(changed)
+    done = tracestore_copy(changed, tmp_path, source, destination)
+    assert done.returncode == 1, done.stderr
+    assert "not copied: sample_program.legacy:retired: NameLookupError: Module 'sample_program" in done.stderr
+    summary = (
+        f"copied {total - 1} traces of 2 modules (decoded traces); 0 modules already up to date; 1 failed"
+    )
+    assert summary in done.stderr
+    print(f"(legacy.retired deleted) $ python -m tracestore copy {source} {destination}\n{done.stderr}")
 
-    dst_history = history(open_store(f"{alias}={connection}"))
-    assert dst_history == src_history  # every trace, each module's order, no duplicates
+    intact = sample_copy(tmp_path / "intact")
+    again = tracestore_copy(intact, tmp_path, source, destination)
+    assert again.returncode == 0, again.stderr
+    shapes = len(src_history["sample_program.shapes"])
+    summary = f"copied {total - shapes} traces of 2 modules (decoded traces); 1 modules already up to date"
+    assert summary in again.stderr
+    print(f"(code intact) $ python -m tracestore copy {source} {destination}\n{again.stderr}")
+    assert history(open_store(destination)) == src_history  # every trace, each module's order
+
+    third = tracestore_copy(intact, tmp_path, source, destination)
+    assert third.returncode == 0, third.stderr
+    summary = "copied 0 traces of 2 modules (decoded traces); 2 modules already up to date; 0 failed"
+    assert summary in third.stderr
+    assert history(open_store(destination)) == src_history  # no duplicates, nothing moved

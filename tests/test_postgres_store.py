@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import random
 import secrets
 import threading
 import time
-from typing import Any, Callable, Iterator, List, Optional
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import psycopg
 import pytest
 
+from conformance import CallTraceStoreTests
 from reference_stores.postgres import PostgresStore
 from reference_stores.postgres_config import mask_password, parse_connection_string
 from reference_stores.postgres_rows import escape, prefix_upper_bound, unescape
-from reference_stores.postgres_sql import statements
+from reference_stores.postgres_sql import INDEX_CHARS, statements
 from tests.support.postgres import (
     DEFAULT_DSN,
     SchemaFactory,
@@ -243,6 +246,7 @@ def test_S4_limits(store: PostgresStore) -> None:
     with pytest.raises(ValueError):
         store.filter("m", limit=-1)
     assert len(store.filter("m", limit=1)) == 1
+    assert len(store.filter("m", limit=2**80)) == 1
 
 
 def test_S8_empty(store: PostgresStore) -> None:
@@ -295,6 +299,28 @@ def test_S3_surrogates_and_the_last_code_point(store: PostgresStore) -> None:
         assert sorted(qualnames(store.filter("m", prefix))) == sorted(
             q for q in names if q.startswith(prefix)
         )
+
+
+def test_S2_S3_names_longer_than_the_indexed_part(store: PostgresStore) -> None:
+    rng = random.Random(1)
+    noise = "".join(chr(rng.randrange(0x100, 0x3000)) for _ in range(3000))  # ~8 KB, incompressible
+    base = "m" * INDEX_CHARS
+    modules = [base, base + "a", base + "b", noise, noise + "x", "short"]
+    names = ["q" * INDEX_CHARS, "q" * INDEX_CHARS + "1", "q" * INDEX_CHARS + "12", noise, noise + "y", "q"]
+    store.add([trace(module, name) for module in modules for name in names])
+    assert sorted(store.list_modules()) == sorted(modules)
+    for module in [*modules, base[:-1], base + "c"]:
+        for prefix in [
+            "",
+            "q",
+            "q" * INDEX_CHARS,
+            "q" * INDEX_CHARS + "1",
+            "q" * (INDEX_CHARS - 1),
+            noise[:500],
+            noise,
+        ]:
+            expected = sorted(name for name in names if name.startswith(prefix)) if module in modules else []
+            assert sorted(qualnames(store.filter(module, prefix))) == expected, (module[:5], len(prefix))
 
 
 def test_escape_is_prefix_free_and_reversible() -> None:
@@ -375,9 +401,9 @@ def test_filter_plans_use_the_indexes(store: PostgresStore, schemas: SchemaFacto
             rows = conn.execute(psycopg.sql.SQL("EXPLAIN ") + query, params).fetchall()
             return "\n".join(row[0] for row in rows)
 
-        recent = plan(sql.recent, ("mod3", 10))
+        recent = plan(sql.recent, ("mod3", "mod3", 10))
         assert "call_traces_module_seq" in recent and "Sort" not in recent and "Seq Scan" not in recent
-        prefixed = plan(sql.recent_prefixed, ("mod3", "Class7.", "Class7/", 10))
+        prefixed = plan(sql.recent_in_range, ("mod3", "mod3", "Class7.", "Class7/", 10))
         assert "Index" in prefixed and "Seq Scan" not in prefixed, prefixed
         modules = plan(sql.modules, None)
         assert "Seq Scan" not in modules, modules
@@ -417,3 +443,46 @@ def test_a_server_that_stays_away_gives_a_clear_error(store: PostgresStore) -> N
     with pytest.raises(TraceStoreError, match="add failed: the connection was lost and reconnecting failed"):
         store.add([trace("m", "lost")])
     assert time.monotonic() - start < 10
+
+
+# -- the conformance kit -------------------------------------------------------------------------
+
+KIT_SCHEMAS = SchemaFactory("kit")
+KIT_DIRECTORIES: Dict[Path, str] = {}  # the schema of the store last made for each directory
+
+
+class TestPostgresConformance(CallTraceStoreTests[PostgresStore]):
+    """The whole kit against the real server: one fresh schema per generated example."""
+
+    distinct_results = True
+    ordered_results = True
+
+    @pytest.fixture(autouse=True, scope="class")
+    def _postgres_server(self) -> Iterator[None]:
+        require_server()
+        yield
+        KIT_SCHEMAS.drop_all()
+
+    def connection_string(self, directory: Path) -> str:
+        schema = KIT_DIRECTORIES.get(directory)
+        if schema is None:
+            schema = KIT_DIRECTORIES[directory] = KIT_SCHEMAS.new_name()
+        return KIT_SCHEMAS.connection_string(schema)
+
+    def make_store(self, directory: Path) -> PostgresStore:
+        # A new schema every time: the kit may hand out a deleted directory's path again.
+        KIT_DIRECTORIES[directory] = KIT_SCHEMAS.new_name()
+        return PostgresStore.make_store(self.connection_string(directory))
+
+    def reopen_store(self, store: PostgresStore, directory: Path) -> PostgresStore:
+        return PostgresStore.make_store(self.connection_string(directory))
+
+    def bad_connection_strings(self, directory: Path) -> Sequence[str]:
+        good = self.connection_string(directory)
+        return [
+            str(directory / "traces.db"),
+            good.replace("tracestore_schema=", "tracestore_schema=0"),
+            good.replace("127.0.0.1:5432", "127.0.0.1:1")
+            if "127.0.0.1:5432" in good
+            else "postgresql://127.0.0.1:1/x",
+        ]

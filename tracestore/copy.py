@@ -61,7 +61,7 @@ __all__ = [
 
 ALL = 2**31 - 1
 """The ``limit`` that asks ``filter`` for every trace of a module."""
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_BATCH_SIZE = 5000
 FAILURES_KEPT = 20
 _ROW_FIELDS = ("module", "qualname", "arg_types", "return_type", "yield_type")
 
@@ -295,16 +295,22 @@ class RowDecoder:
 
 def _up_to_date(dst: Any, module: str, thunks: Sequence[Any]) -> bool:
     """Does ``dst`` already list ``thunks`` (rows) as its most recent traces of ``module``, in order?"""
-    if not thunks or not _has(dst, "filter") or not all(_is_row(t) for t in thunks):
-        return not thunks
+    if not thunks:
+        return True
+    if not _has(dst, "filter"):
+        return False
     present = dst.filter(module, None, len(thunks))
-    return len(present) == len(thunks) and all(
-        _is_row(p) and _row_fields(p) == _row_fields(t) for p, t in zip(present, thunks)
-    )
+    return len(present) == len(thunks) and all(map(_same_row, present, thunks))
+
+
+def _same_row(left: Any, right: Any) -> bool:
+    if type(left) is CallTraceRow and type(right) is CallTraceRow:
+        return left.as_tuple() == right.as_tuple()
+    return _is_row(left) and _is_row(right) and _row_fields(left) == _row_fields(right)
 
 
 def _is_row(thunk: Any) -> bool:
-    return all(hasattr(thunk, name) for name in _ROW_FIELDS)
+    return type(thunk) is CallTraceRow or all(hasattr(thunk, name) for name in _ROW_FIELDS)
 
 
 def _row_fields(thunk: Any) -> Tuple[Any, ...]:

@@ -1,0 +1,180 @@
+"""The kit's hooks, and the plumbing every group of checks shares.
+
+:class:`KitBase` declares the hooks a user implements (documented on
+``conformance.CallTraceStoreTests``), gives each example a fresh store in a fresh
+directory (:meth:`KitBase.fresh_store`), applies the current settings profile
+(:meth:`KitBase.hypothesis_settings`) and turns declared deviations into strict
+expected failures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import shutil
+from pathlib import Path
+from types import MappingProxyType
+from typing import (
+    Any,
+    ClassVar,
+    Generic,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    TypeVar,
+)
+
+import hypothesis
+import pytest
+
+from conformance import profiles
+from conformance.model import RowKey, trace_key
+from conformance.rules import MARKER, RULES
+
+__all__ = ["KitBase", "StoreLike", "StoreSession", "StoreT", "ThunkLike", "close_store", "decode_keys"]
+
+
+class ThunkLike(Protocol):
+    """What ``filter`` returns items of: anything with ``to_trace()``."""
+
+    def to_trace(self) -> Any: ...
+
+
+class StoreLike(Protocol):
+    """The store interface the kit uses: MonkeyType's ``CallTraceStore`` methods, structurally."""
+
+    def add(self, traces: Iterable[Any]) -> None: ...
+
+    def filter(
+        self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000
+    ) -> Sequence[ThunkLike]: ...
+
+    def list_modules(self) -> List[str]: ...
+
+
+StoreT = TypeVar("StoreT", bound=StoreLike)
+
+_DIRECTORY_NUMBERS = itertools.count()
+
+
+def close_store(store: object) -> None:
+    """Call ``store.close()`` if the store has one."""
+    close = getattr(store, "close", None)
+    if callable(close):
+        close()
+
+
+def decode_keys(thunks: Iterable[ThunkLike]) -> List[RowKey]:
+    """Decode every thunk and key it as the model does."""
+    return [trace_key(thunk.to_trace()) for thunk in thunks]
+
+
+class StoreSession(Generic[StoreT]):
+    """A fresh store in its own directory, and the stores reopened from it; closes them all."""
+
+    def __init__(self, kit: KitBase[StoreT], directory: Path) -> None:
+        self.kit = kit
+        self.directory = directory
+        self.opened: List[StoreT] = []
+        self.store: StoreT = kit.make_store(directory)
+        self.opened.append(self.store)
+
+    def reopen(self) -> StoreT:
+        """Open the same store again with ``reopen_store`` (the old one stays open) and use it."""
+        self.store = self.kit.reopen_store(self.store, self.directory)
+        self.opened.append(self.store)
+        return self.store
+
+    def keys(self, module: str, prefix: Optional[str] = None, limit: Optional[int] = None) -> List[RowKey]:
+        """``filter``'s answer, decoded and keyed; ``limit=None`` leaves the store's default."""
+        if limit is None:
+            return decode_keys(self.store.filter(module, prefix))
+        return decode_keys(self.store.filter(module, prefix, limit))
+
+    def close(self) -> None:
+        for store in reversed(self.opened):
+            close_store(store)
+        self.opened.clear()
+
+
+class KitBase(Generic[StoreT]):
+    """Hooks and shared plumbing; see ``conformance.CallTraceStoreTests`` for the hooks' contract."""
+
+    distinct_results: ClassVar[bool] = True
+    ordered_results: ClassVar[bool] = False
+    declared_deviations: ClassVar[Mapping[str, str]] = MappingProxyType({})
+
+    def make_store(self, directory: Path) -> StoreT:
+        raise NotImplementedError(f"{type(self).__qualname__} must define make_store(self, directory)")
+
+    def reopen_store(self, store: StoreT, directory: Path) -> StoreT:
+        raise NotImplementedError(f"{type(self).__qualname__} does not define reopen_store")
+
+    def connection_string(self, directory: Path) -> str:
+        raise NotImplementedError(f"{type(self).__qualname__} does not define connection_string")
+
+    def bad_connection_strings(self, directory: Path) -> Sequence[str]:
+        """Default: ``connection_string`` with ``directory`` swapped for the regular file
+        ``directory / "not-a-directory"``, when it contains ``directory``; else none."""
+        if not self.has_hook("connection_string"):
+            return []
+        good = self.connection_string(directory)
+        if str(directory) not in good:
+            return []
+        return [good.replace(str(directory), str(directory / NOT_A_DIRECTORY), 1)]
+
+    # -- plumbing --------------------------------------------------------------
+
+    def has_hook(self, name: str) -> bool:
+        """Whether the subclass overrides the optional hook ``name``."""
+        return getattr(type(self), name) is not getattr(KitBase, name)
+
+    def require_hook(self, name: str, rule: str, why: str) -> None:
+        """Skip, saying why, when the optional hook ``name`` that ``rule`` needs is not defined."""
+        if not self.has_hook(name):
+            pytest.skip(f"{rule} not checked: {type(self).__qualname__} does not define {name}() ({why})")
+
+    @contextlib.contextmanager
+    def fresh_store(self, factory: pytest.TempPathFactory) -> Iterator[StoreSession[StoreT]]:
+        """A new store in a new empty directory, closed and deleted afterwards."""
+        # A name never used before in this process, even once the directory is deleted: stores that
+        # share data by name (like reference_stores.memory) must not find an earlier example's data.
+        directory = factory.mktemp(f"store{next(_DIRECTORY_NUMBERS)}-", numbered=True)
+        session: Optional[StoreSession[StoreT]] = None
+        try:
+            session = StoreSession(self, directory)
+            yield session
+        finally:
+            if session is not None:
+                session.close()
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def hypothesis_settings(self, **overrides: Any) -> hypothesis.settings:
+        """The current profile's settings (``conformance.profiles``), with ``overrides``."""
+        return profiles.current(**overrides)
+
+    @pytest.fixture(autouse=True)
+    def _tracestore_declared_deviations(self, request: pytest.FixtureRequest) -> None:
+        """Expect a strict failure from each test of a rule listed in ``declared_deviations``."""
+        unknown = sorted(set(self.declared_deviations) - set(RULES))
+        if unknown:
+            pytest.fail(
+                f"{type(self).__qualname__}.declared_deviations names unknown rule(s) {unknown}",
+                pytrace=False,
+            )
+        for marker in request.node.iter_markers(MARKER):
+            for rule in marker.args:
+                reason = self.declared_deviations.get(rule)
+                if reason is not None:
+                    request.node.add_marker(
+                        pytest.mark.xfail(strict=True, reason=f"declared deviation from {rule}: {reason}")
+                    )
+                    return
+
+
+NOT_A_DIRECTORY = "not-a-directory"
+"""Name of the regular file the S14 check creates; paths beneath it cannot name a store."""

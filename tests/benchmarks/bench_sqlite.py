@@ -1,0 +1,318 @@
+"""SQLiteStore against MonkeyType 23.3.0's SQLiteStore and raw sqlite3, measured in one run.
+
+Run: ``python -m tests.benchmarks.bench_sqlite [--quick]`` (or ``nox -s bench``).
+
+* add throughput on the repetitive production-like workload, for several ``add`` sizes,
+  against MonkeyType's store and against raw ``executemany`` of pre-encoded rows into a
+  plain six-column table (same WAL and ``synchronous=NORMAL`` settings as ours; encoding
+  is timed for both stores, not for raw); then the worst case for a deduplicating
+  store, where every trace is new;
+* ``filter(limit=2000)`` latency with 100,000 and 1,000,000 distinct traces stored, for
+  each query plan, and MonkeyType's ``filter`` on the same rows;
+* the dense- and sparse-prefix plans side by side (see ``reference_stores.sqlite_plans``);
+* bytes on disk per trace, and peak Python memory (tracemalloc) of ``add`` and ``filter``.
+
+Candidates alternate within each round, so a busy machine slows them alike; the figures
+that matter are the ratios.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import os
+import sqlite3
+import statistics
+import tempfile
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from monkeytype.db.sqlite import SQLiteStore as MonkeyTypeStore
+
+from reference_stores import sqlite_plans
+from reference_stores.sqlite import SQLiteStore
+from tests.benchmarks.common import interleaved, parse_args, peak_memory, print_table
+from tests.support.workload import distinct_traces, functions, module_names, production_workload
+from tracestore import CallTrace, serialize_traces
+
+LIMIT = 2000
+LOAD_BATCH = 50_000
+MODULE = "tracestore_workload.mod03"
+QUERIES: List[Tuple[str, Optional[str]]] = [
+    ("no prefix (module plan)", None),
+    ("'Handler': 5 of 15 functions", "Handler"),
+    ("'func1': 4 of 15 functions", "func1"),
+    ("'Handler2': one function", "Handler2"),
+]
+_COLUMNS = "created_at TEXT, module TEXT, qualname TEXT, arg_types TEXT, return_type TEXT, yield_type TEXT"
+Row = Tuple[Any, ...]
+
+
+# -- the three candidates ----------------------------------------------------------------
+
+
+class RawTable:
+    """The baseline: executemany of pre-encoded rows into MonkeyType's plain table."""
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute(f"CREATE TABLE IF NOT EXISTS monkeytype_call_traces ({_COLUMNS})")
+
+    def insert(self, rows: Sequence[Row]) -> None:
+        self.conn.execute("BEGIN")
+        self.conn.executemany("INSERT INTO monkeytype_call_traces VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self.conn.execute("COMMIT")
+
+
+def monkeytype_store(path: str) -> Any:
+    return MonkeyTypeStore.make_store(path)  # Any: it takes our duck-typed traces
+
+
+def encoded(traces: Sequence[Any]) -> List[Row]:
+    now = str(datetime.datetime.now())
+    return [(now, *row.as_tuple()) for row in serialize_traces(traces)]
+
+
+def file_bytes(path: str) -> int:
+    checkpoint = sqlite3.connect(path)
+    checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    checkpoint.close()
+    return sum(os.path.getsize(path + suffix) for suffix in ("", "-wal") if os.path.exists(path + suffix))
+
+
+def load(store: SQLiteStore, traces: Sequence[Any]) -> float:
+    """Add ``traces`` in batches of ``LOAD_BATCH``; the seconds it took."""
+    start = time.perf_counter()
+    for i in range(0, len(traces), LOAD_BATCH):
+        store.add(traces[i : i + LOAD_BATCH])
+    return time.perf_counter() - start
+
+
+def timed_rounds(candidates: Dict[str, Callable[[int], object]], rounds: int) -> Dict[str, float]:
+    """Median seconds of each candidate's call with the round number, candidates alternating."""
+    seconds: Dict[str, List[float]] = {name: [] for name in candidates}
+    for index in range(1, rounds + 1):
+        for name, run in candidates.items():
+            start = time.perf_counter()
+            run(index)
+            seconds[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in seconds.items()}
+
+
+# -- add ------------------------------------------------------------------------------------
+
+
+def bench_add(tmp: str, sizes: Sequence[int], rounds: int) -> None:
+    rows = []
+    for size in sizes:
+        workload = production_workload(size * (rounds + 1), seed=size)
+        batches = [workload[i * size : (i + 1) * size] for i in range(rounds + 1)]
+        pre = [encoded(b) for b in batches]
+        ours = SQLiteStore.make_store(os.path.join(tmp, f"add{size}.sqlite3"))
+        theirs = monkeytype_store(os.path.join(tmp, f"add{size}-mt.sqlite3"))
+        raw = RawTable(os.path.join(tmp, f"add{size}-raw.sqlite3"))
+        ours.add(batches[0])  # steady state: the program has been traced before
+        theirs.add(batches[0])
+        raw.insert(pre[0])
+        med = timed_rounds(
+            {
+                "mt": lambda i: theirs.add(batches[i]),
+                "raw": lambda i: raw.insert(pre[i]),
+                "ours": lambda i: ours.add(batches[i]),
+            },
+            rounds,
+        )
+        distinct = len(set(row[1:] for row in pre[1]))
+        rows.append(
+            (
+                f"{size:,} ({distinct:,} distinct)",
+                size / med["mt"],
+                size / med["raw"],
+                size / med["ours"],
+                med["mt"] / med["ours"],
+                med["ours"] / med["raw"],
+            )
+        )
+    print_table(
+        f"add: production-like workload, steady state (traces/s; median of {rounds} interleaved rounds)",
+        (
+            "traces per add",
+            "MonkeyType",
+            "raw sqlite3",
+            "SQLiteStore",
+            "x MonkeyType (>=5)",
+            "time / raw (<=1.5)",
+        ),
+        rows,
+    )
+
+
+def bench_add_distinct(tmp: str, size: int, rounds: int) -> None:
+    traces = distinct_traces(size * (rounds + 1))
+    batches = [traces[i * size : (i + 1) * size] for i in range(rounds + 1)]
+    pre = [encoded(b) for b in batches]
+    ours = SQLiteStore.make_store(os.path.join(tmp, "distinct.sqlite3"))
+    theirs = monkeytype_store(os.path.join(tmp, "distinct-mt.sqlite3"))
+    raw = RawTable(os.path.join(tmp, "distinct-raw.sqlite3"))
+    med = timed_rounds(
+        {
+            "mt": lambda i: theirs.add(batches[i]),
+            "raw": lambda i: raw.insert(pre[i]),
+            "ours": lambda i: ours.add(batches[i]),
+        },
+        rounds,
+    )
+    print_table(
+        f"add: worst case for deduplication, every trace new ({size:,} per add; traces/s)",
+        ("MonkeyType", "raw sqlite3", "SQLiteStore", "x MonkeyType", "time / raw"),
+        [
+            (
+                size / med["mt"],
+                size / med["raw"],
+                size / med["ours"],
+                med["mt"] / med["ours"],
+                med["ours"] / med["raw"],
+            )
+        ],
+    )
+
+
+# -- filter -----------------------------------------------------------------------------------
+
+
+class Filled:
+    """Our store and MonkeyType's table, holding the same ``n`` distinct traces."""
+
+    def __init__(self, tmp: str, n: int, traces: Sequence[CallTrace]) -> None:
+        self.n = n
+        self.path = os.path.join(tmp, f"filter{n}.sqlite3")
+        self.mt_path = os.path.join(tmp, f"filter{n}-mt.sqlite3")
+        self.store = SQLiteStore.make_store(self.path)
+        self.load_seconds = load(self.store, traces[:n])
+        self.theirs = monkeytype_store(self.mt_path)
+        raw = RawTable(self.mt_path)  # MonkeyType's own table, filled the fast way
+        for i in range(0, n, LOAD_BATCH):
+            raw.insert(encoded(traces[i : min(i + LOAD_BATCH, n)]))
+
+    def ours(self, prefix: Optional[str]) -> object:
+        return self.store.filter(MODULE, prefix, LIMIT)
+
+    def monkeytype(self) -> object:
+        return self.theirs.filter(MODULE, None, LIMIT)
+
+
+def bench_filter(tmp: str, sizes: Sequence[int], repeat: int) -> Filled:
+    traces = distinct_traces(max(sizes))
+    filled = [Filled(tmp, n, traces) for n in sizes]
+    small, big = filled[0], filled[-1]
+    rows: List[Tuple[object, ...]] = []
+    for label, prefix in QUERIES:
+        ms = interleaved({str(f.n): functools.partial(f.ours, prefix) for f in filled}, repeat)
+        counts = "/".join(str(len(f.store.filter(MODULE, prefix, LIMIT))) for f in filled)
+        rows.append((label, *[ms[str(f.n)] * 1e3 for f in filled], ms[str(big.n)] / ms[str(small.n)], counts))
+    mt = interleaved({str(f.n): f.monkeytype for f in filled}, 3)
+    rows.append(
+        (
+            "MonkeyType, no prefix",
+            *[mt[str(f.n)] * 1e3 for f in filled],
+            mt[str(big.n)] / mt[str(small.n)],
+            "",
+        )
+    )
+    print_table(
+        f"filter(limit={LIMIT}) latency, ms (median of {repeat}); {MODULE} holds 1/20 of all traces",
+        ("query", *[f"{f.n:,} stored" for f in filled], f"{big.n:,} / {small.n:,} (<=1.5)", "results"),
+        rows,
+    )
+    print_table(
+        f"bulk load through SQLiteStore.add ({LOAD_BATCH:,} distinct traces per add)",
+        ("traces", "seconds", "traces/s"),
+        [(f"{f.n:,}", f.load_seconds, f.n / f.load_seconds) for f in filled],
+    )
+    print_table(
+        "storage: bytes on disk per distinct trace (both files checkpointed)",
+        ("stored", "SQLiteStore", "MonkeyType"),
+        [(f"{f.n:,}", file_bytes(f.path) / f.n, file_bytes(f.mt_path) / f.n) for f in filled],
+    )
+    print_table(
+        f"filter memory at {big.n:,} stored: peak Python allocation (tracemalloc; not SQLite's page cache)",
+        ("operation", "SQLiteStore", "MonkeyType"),
+        [("filter, no prefix", peak_memory(functools.partial(big.ours, None)), peak_memory(big.monkeytype))],
+    )
+    return big
+
+
+def bench_plans(filled: Filled, repeat: int) -> None:
+    """Dense prefix: matches spread evenly.  Sparse: every match is older than 60,000 other rows."""
+    store = filled.store
+    conn, names = store._connection(), store._names
+    mod_id = sqlite_plans.module_id(conn, names, MODULE)
+    assert mod_id is not None
+    hot = next(f for f in functions() if f.__module__ == MODULE)
+    rows = []
+    for label, prefix in (
+        ("dense: 'Handler', 5 of 15 functions", "Handler"),
+        ("sparse: 'Handler14'", "Handler14"),
+    ):
+        if label.startswith("sparse"):
+            load(store, [CallTrace(hot, {"key": int, f"newer{i}": str}, int) for i in range(60_000)])
+            label += ", under 60,000 newer rows"
+        matching = sqlite_plans.matching_funcs(conn, names, mod_id, prefix)
+        total = sqlite_plans.count_funcs(conn, names, mod_id)
+        ms = interleaved(
+            {
+                "scan": functools.partial(sqlite_plans.scan, conn, names, mod_id, matching, LIMIT, 10**9),
+                "merge": functools.partial(sqlite_plans.merge, conn, names, matching, LIMIT),
+                "filter": functools.partial(filled.ours, prefix),
+            },
+            repeat,
+        )
+        plan = sqlite_plans.choose_plan(len(matching), total, LIMIT)
+        rows.append((label, ms["scan"] * 1e3, ms["merge"] * 1e3, ms["filter"] * 1e3, plan))
+    print_table(
+        f"prefix plans at {filled.n:,} stored, ms (median of {repeat}); filter runs the chosen plan",
+        ("case", "scan", "merge", "filter", "chosen first (scan falls back to merge)"),
+        rows,
+    )
+
+
+# -- the repetitive workload: storage and memory ------------------------------------------------
+
+
+def bench_repetitive(tmp: str, n: int, batch: int) -> None:
+    traces = production_workload(n, seed=7)
+    ours_path, mt_path = os.path.join(tmp, "prod.sqlite3"), os.path.join(tmp, "prod-mt.sqlite3")
+    ours, theirs = SQLiteStore.make_store(ours_path), monkeytype_store(mt_path)
+    peaks = {"ours": 0, "mt": 0}
+    for i in range(0, n, batch):
+        chunk = traces[i : i + batch]
+        peaks["ours"] = max(peaks["ours"], peak_memory(functools.partial(ours.add, chunk)))
+        peaks["mt"] = max(peaks["mt"], peak_memory(functools.partial(theirs.add, chunk)))
+    distinct = len({r.as_tuple() for r in serialize_traces(traces)})
+    ours_bytes, mt_bytes = file_bytes(ours_path), file_bytes(mt_path)
+    print_table(
+        f"{n:,} production-like traces ({distinct:,} distinct), {batch:,} per add",
+        ("store", "bytes on disk", "bytes per added trace", f"peak Python memory of an add of {batch:,}"),
+        [
+            ("SQLiteStore", ours_bytes, ours_bytes / n, peaks["ours"]),
+            ("MonkeyType", mt_bytes, mt_bytes / n, peaks["mt"]),
+        ],
+    )
+    assert sorted(ours.list_modules()) == sorted(module_names())
+
+
+def main() -> None:
+    args = parse_args(__doc__ or "")
+    quick = args.quick
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_add(tmp, [1_000, 5_000] if quick else [1_000, 10_000, 50_000], args.rounds)
+        bench_add_distinct(tmp, 2_000 if quick else 10_000, args.rounds)
+        big = bench_filter(tmp, [10_000, 50_000] if quick else [100_000, 1_000_000], 5 if quick else 25)
+        bench_plans(big, 5 if quick else 15)
+        bench_repetitive(tmp, 20_000 if quick else 200_000, 10_000)
+
+
+if __name__ == "__main__":
+    main()
