@@ -172,8 +172,7 @@ class HistoryModel:
             available = positions.get(key, [])
             index = taken.get(key, 0)
             if self.distinct and index >= 1 and available:
-                sequence.append(available[0])  # a duplicate (S6's business) repeats its position
-                continue
+                continue  # a duplicate: S6's business, not S5's or S15's
             if index >= len(available):
                 unknown.append(key)
                 continue

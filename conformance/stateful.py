@@ -76,7 +76,10 @@ class StoreMachine(RuleBasedStateMachine):
         module = data.draw(st.sampled_from(self.queried_modules), label="module")
         prefix = data.draw(self.prefixes, label="prefix")
         limit = data.draw(_LIMITS, label="limit")
-        answer = self.session.keys(module, prefix, limit)
+        if module in self.model.modules():
+            answer = self.session.keys(module, prefix, limit)
+        else:
+            answer = self.session.keys_of_unknown(module, prefix, limit)
         found = self.model.diagnose(
             module, prefix, 2000 if limit is None else limit, answer, self.kit.ordered_results, self.checks
         )
@@ -97,7 +100,7 @@ class StoreMachine(RuleBasedStateMachine):
 
     def _answers(self) -> Dict[Tuple[str, Optional[int]], List[RowKey]]:
         found: Dict[Tuple[str, Optional[int]], List[RowKey]] = {}
-        for module in self.modules:
+        for module in sorted(self.model.modules()):
             for limit in (None, 1):
                 keys = self.session.keys(module, None, limit)
                 found[(module, limit)] = keys if self.kit.ordered_results or limit == 1 else sorted(keys)

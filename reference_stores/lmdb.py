@@ -141,6 +141,12 @@ class LMDBStore(CallTraceStore):
         self._shared = None
         self._release()
 
+    def __enter__(self) -> LMDBStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _env(self) -> SharedEnv:
         if self._shared is None:
             raise TraceStoreError("this LMDBStore is closed")

@@ -175,7 +175,8 @@ class SharedEnv:
 # -- the process registry ---------------------------------------------------------------
 
 _REGISTRY: Dict[Tuple[str, bool], SharedEnv] = {}
-_REGISTRY_LOCK = threading.Lock()
+# Re-entrant: a store's finalizer (release_shared_env) may run inside any allocation, also here.
+_REGISTRY_LOCK = threading.RLock()
 _SUSPENDED: List[SharedEnv] = []
 
 
@@ -200,7 +201,7 @@ def release_shared_env(shared: SharedEnv) -> None:
             return
         if _REGISTRY.get(shared.key) is shared:
             del _REGISTRY[shared.key]
-    shared.close()
+        shared.close()  # under the lock, so that a new open of the path waits for it
 
 
 def _registry_key(options: LMDBOptions, connection_string: str) -> Tuple[str, bool]:
@@ -229,7 +230,7 @@ def _after_fork_in_child() -> None:
     for shared in _SUSPENDED:
         shared.reset_in_child()
     _SUSPENDED.clear()
-    _REGISTRY_LOCK = threading.Lock()
+    _REGISTRY_LOCK = threading.RLock()
 
 
 os.register_at_fork(

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from typing import Optional, Tuple
+
+RowTuple = Tuple[str, str, str, Optional[str], Optional[str]]
+# A row's keys: (rows key = module id + 4 text ids, module id, the 4 text ids, module id + qualname id).
+RowKeys = Tuple[bytes, bytes, bytes, bytes]
 
 ID = struct.Struct(">I")
 SEQ = struct.Struct(">Q")

@@ -16,6 +16,8 @@ from reference_stores.lmdb_keys import (
     MAX_PROBES,
     NONE_ID,
     SEQ,
+    RowKeys,
+    RowTuple,
     bytes_text,
     is_short_name,
     name_key,
@@ -29,6 +31,7 @@ NAME_PREFIX = b"="
 NEXT_MODULE_KEY = b"next_module"
 NEXT_TEXT_KEY = b"next_text"
 _CACHE_LIMIT = 1_000_000
+_ROW_CACHE_LIMIT = 50_000  # rows whose keys are remembered: the hot, repeated ones of a workload
 
 
 class NameCache:
@@ -39,6 +42,7 @@ class NameCache:
         self.text_ids: Dict[str, int] = {}
         self.texts: Dict[int, str] = {}
         self.qualnames: Set[Tuple[bytes, int]] = set()  # (module key, qualname id) pairs indexed
+        self.rows: Dict[RowTuple, RowKeys] = {}
 
     def remember_texts(self, texts: Dict[int, str]) -> None:
         if len(self.texts) + len(texts) > _CACHE_LIMIT:
@@ -50,9 +54,12 @@ class NameCache:
             self.module_ids.clear()
             self.text_ids.clear()
             self.qualnames.clear()
+            self.rows.clear()
         self.module_ids.update(interner.module_ids)
         self.text_ids.update(interner.text_ids)
         self.qualnames.update(interner.qualnames)
+        if len(self.rows) < _ROW_CACHE_LIMIT:
+            self.rows.update(interner.rows)
         self.remember_texts({number: text for text, number in interner.text_ids.items()})
 
 
@@ -89,6 +96,7 @@ class Interner:
         self.module_ids: Dict[str, int] = {}
         self.text_ids: Dict[str, int] = {}
         self.qualnames: Set[Tuple[bytes, int]] = set()
+        self.rows: Dict[RowTuple, RowKeys] = {}
 
     def module_id(self, module: str) -> int:
         found = self._cache.module_ids.get(module) or self.module_ids.get(module)

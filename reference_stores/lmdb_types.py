@@ -6,7 +6,7 @@ checked by mypy either way.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple, Optional, Protocol
+from typing import Any, Iterator, List, NamedTuple, Optional, Protocol, Tuple
 
 DB_NAMES = (b"meta", b"modules", b"texts", b"text_ids", b"qualnames", b"recent", b"byqual", b"rows")
 
@@ -21,6 +21,7 @@ class Cursor(Protocol):
     def put(self, key: bytes, value: bytes) -> bool: ...
     def replace(self, key: bytes, value: bytes) -> Optional[bytes]: ...
     def pop(self, key: bytes) -> Optional[bytes]: ...
+    def getmulti(self, keys: List[bytes]) -> List[Tuple[bytes, bytes]]: ...
 
 
 class Txn(Protocol):

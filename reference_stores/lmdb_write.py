@@ -7,15 +7,14 @@ costs LMDB work per distinct row, not per trace.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Sequence
 
-from reference_stores.lmdb_keys import ID, ID_SIZE, NONE_ID, ROW_IDS, SEQ
+from reference_stores.lmdb_keys import ID, ID_SIZE, NONE_ID, ROW_IDS, SEQ, RowKeys, RowTuple
 from reference_stores.lmdb_names import Interner, NameCache
 from reference_stores.lmdb_types import Dbs, Txn
 from tracestore import CallTraceRow
 
 SEQ_KEY = b"seq"
-RowTuple = Tuple[str, str, str, Optional[str], Optional[str]]
 # Rough bytes one row takes in the map (three entries with their keys, headers and page slack).
 _ROW_BYTES = 200
 
@@ -41,28 +40,16 @@ def write_rows(txn: Txn, dbs: Dbs, rows: Sequence[RowTuple], cache: NameCache) -
     value = txn.get(SEQ_KEY, db=dbs.meta)
     seq = 0 if value is None else int(SEQ.unpack(value)[0])
     by_row, recent, byqual = txn.cursor(db=dbs.rows), txn.cursor(db=dbs.recent), txn.cursor(db=dbs.byqual)
-    known_texts = cache.text_ids
-    text_id = interner.text_id
-    module_keys: Dict[str, bytes] = {}
-    known_qualnames = cache.qualnames
-    pack_row, pack_seq = ROW_IDS.pack, SEQ.pack
-    for module, qualname, arg_types, return_type, yield_type in rows:
-        mkey = module_keys.get(module)
-        if mkey is None:
-            mkey = module_keys[module] = ID.pack(interner.module_id(module))
-        qid = known_texts.get(qualname) or text_id(qualname)
-        if (mkey, qid) not in known_qualnames:
-            interner.index_qualname(mkey, qid, qualname)
-        ids = pack_row(
-            qid,
-            known_texts.get(arg_types) or text_id(arg_types),
-            NONE_ID if return_type is None else known_texts.get(return_type) or text_id(return_type),
-            NONE_ID if yield_type is None else known_texts.get(yield_type) or text_id(yield_type),
-        )
-        qkey = mkey + ids[:ID_SIZE]
+    known_rows, new_rows = cache.rows, interner.rows
+    pack_seq = SEQ.pack
+    for row in rows:
+        keys = known_rows.get(row) or new_rows.get(row)
+        if keys is None:
+            keys = new_rows[row] = _row_keys(interner, cache, row)
+        row_key, mkey, ids, qkey = keys
         seq += 1
         seq_bytes = pack_seq(seq)
-        old_seq = by_row.replace(mkey + ids, seq_bytes)
+        old_seq = by_row.replace(row_key, seq_bytes)
         if old_seq is not None:
             recent.pop(mkey + old_seq)
             byqual.pop(qkey + old_seq)
@@ -70,3 +57,19 @@ def write_rows(txn: Txn, dbs: Dbs, rows: Sequence[RowTuple], cache: NameCache) -
         byqual.put(qkey + seq_bytes, b"")
     txn.put(SEQ_KEY, SEQ.pack(seq), db=dbs.meta)
     return interner
+
+
+def _row_keys(interner: Interner, cache: NameCache, row: RowTuple) -> RowKeys:
+    """Intern a row's names and texts (indexing its qualname) and build its keys."""
+    module, qualname, arg_types, return_type, yield_type = row
+    known, text_id = cache.text_ids, interner.text_id
+    mkey = ID.pack(interner.module_id(module))
+    qid = known.get(qualname) or text_id(qualname)
+    interner.index_qualname(mkey, qid, qualname)
+    ids = ROW_IDS.pack(
+        qid,
+        known.get(arg_types) or text_id(arg_types),
+        NONE_ID if return_type is None else known.get(return_type) or text_id(return_type),
+        NONE_ID if yield_type is None else known.get(yield_type) or text_id(yield_type),
+    )
+    return mkey + ids, mkey, ids, mkey + ids[:ID_SIZE]

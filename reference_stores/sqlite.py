@@ -10,7 +10,7 @@ import threading
 from typing import Any, Callable, ClassVar, Iterable, List, Optional, Tuple
 
 from reference_stores.sqlite_config import SQLiteConfig, parse_connection_string
-from reference_stores.sqlite_plans import newest_matching, pending_incoming
+from reference_stores.sqlite_plans import Match, newest_matching, pending_incoming
 from reference_stores.sqlite_rows import (
     IdCache,
     StaleCacheError,
@@ -112,17 +112,19 @@ class SQLiteStore(CallTraceStore):
         with self._lock:
             conn = self._connection()
 
-            def read() -> Tuple[List[Tuple[str, str, Any, Any, Any]], List[Tuple[int, str, Any, Any, Any]]]:
+            def read() -> Tuple[List[Tuple[str, str, Any, Any, Any]], List[Match]]:
                 pending = pending_incoming(conn, self._names, module, prefix, limit)
                 return pending, newest_matching(conn, self._names, module, prefix, limit + len(pending))
 
             pending, found = transaction(conn, self._config.timeout, read, write=False)
+        if not pending:
+            return [CallTraceRow(module, qualname, a, r, y) for qualname, a, r, y in found]
         result: List[CallTraceThunk] = [CallTraceRow(*row) for row in pending]
         seen = set(pending)
-        for _, qualname, arg_types, return_type, yield_type in found:
+        for qualname, arg_types, return_type, yield_type in found:
             if len(result) >= limit:
                 break
-            if seen and (module, qualname, arg_types, return_type, yield_type) in seen:
+            if (module, qualname, arg_types, return_type, yield_type) in seen:
                 continue
             result.append(CallTraceRow(module, qualname, arg_types, return_type, yield_type))
         return result

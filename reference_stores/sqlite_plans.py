@@ -32,8 +32,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from reference_stores.sqlite_rows import LOOKUP_CHUNK, escape, has_surrogate, module_range, unescape
 from reference_stores.sqlite_schema import Names
 
-# (seq, qualname, arg_types, return_type, yield_type), qualname unescaped
-Found = Tuple[int, str, Any, Any, Any]
+Match = Tuple[str, Any, Any, Any]  # qualname (unescaped), arg_types, return_type, yield_type
+Found = Tuple[int, str, Any, Any, Any]  # a match and its seq, to merge on
 
 MERGE_STREAM_COST = 8  # one cursor costs about as much as reading this many rows
 SCAN_BUDGET_FACTOR = 3  # the scan plan reads at most this times its expected rows
@@ -63,17 +63,17 @@ def module_id(conn: sqlite3.Connection, names: Names, module: str) -> Optional[i
     return None if found is None else int(found[0])
 
 
-def newest_in_module(conn: sqlite3.Connection, names: Names, mod_id: int, limit: int) -> List[Found]:
+def newest_in_module(conn: sqlite3.Connection, names: Names, mod_id: int, limit: int) -> List[Match]:
     """The ``module`` plan."""
     low, high = module_range(mod_id)
     rows = conn.execute(
-        "SELECT r.seq, f.qualname, t.arg_types, t.return_type, t.yield_type "
+        "SELECT f.qualname, t.arg_types, t.return_type, t.yield_type "
         f"FROM {names.q_recent} AS r CROSS JOIN {names.q_traces} AS t ON t.id = r.trace_id "
         f"CROSS JOIN {names.q_funcs} AS f ON f.id = r.func_id "
         "WHERE r.seq >= ? AND r.seq < ? ORDER BY r.seq DESC LIMIT ?",
         (low, high, limit),
     )
-    return [(seq, unescape(qualname), a, r, y) for seq, qualname, a, r, y in rows]
+    return [(unescape(qualname), a, r, y) for qualname, a, r, y in rows]
 
 
 def matching_funcs(conn: sqlite3.Connection, names: Names, mod_id: int, prefix: str) -> Dict[int, str]:
@@ -105,30 +105,34 @@ def newest_of_func(
     return ((seq, qualname, a, r, y) for seq, a, r, y in rows)
 
 
-def merge(conn: sqlite3.Connection, names: Names, funcs: Dict[int, str], limit: int) -> List[Found]:
+def merge(conn: sqlite3.Connection, names: Names, funcs: Dict[int, str], limit: int) -> List[Match]:
     """The ``merge`` plan: cursors are read lazily, so about ``limit + len(funcs)`` rows are fetched."""
     streams = [newest_of_func(conn, names, fid, qualname, limit) for fid, qualname in funcs.items()]
-    if len(streams) == 1:
-        return list(streams[0])
-    merged = heapq.merge(*streams, key=itemgetter(0), reverse=True)
-    return list(itertools.islice(merged, limit))
+    merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=itemgetter(0), reverse=True)
+    return [found[1:] for found in itertools.islice(merged, limit)]
 
 
 def scan(
     conn: sqlite3.Connection, names: Names, mod_id: int, funcs: Dict[int, str], limit: int, budget: int
-) -> Optional[List[Found]]:
+) -> Optional[List[Match]]:
     """The ``scan`` plan; None when ``budget`` rows were read without finding ``limit`` matches."""
     low, high = module_range(mod_id)
     rows = conn.execute(
-        f"SELECT seq, func_id, trace_id FROM {names.q_recent} "
+        f"SELECT func_id, trace_id FROM {names.q_recent} "
         "WHERE seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?",
         (low, high, budget),
-    ).fetchall()
-    picked = [row for row in rows if row[1] in funcs][:limit]
-    if len(picked) < limit and len(rows) == budget:
+    )
+    picked: List[Tuple[int, int]] = []
+    read = 0
+    for read, (func_id, trace_id) in enumerate(rows, 1):  # noqa: B007  # read counts the rows
+        if func_id in funcs:
+            picked.append((func_id, trace_id))
+            if len(picked) == limit:
+                break
+    if len(picked) < limit and read == budget:
         return None
-    traces = _traces_by_id(conn, names, [trace_id for _, _, trace_id in picked])
-    return [(seq, funcs[func_id], *traces[trace_id]) for seq, func_id, trace_id in picked]
+    traces = _traces_by_id(conn, names, [trace_id for _, trace_id in picked])
+    return [(funcs[func_id], *traces[trace_id]) for func_id, trace_id in picked]
 
 
 def _traces_by_id(conn: sqlite3.Connection, names: Names, ids: List[int]) -> Dict[int, Tuple[Any, Any, Any]]:
@@ -153,7 +157,7 @@ def choose_plan(matching: int, functions: int, limit: int) -> str:
 
 def newest_matching(
     conn: sqlite3.Connection, names: Names, module: str, prefix: str, limit: int
-) -> List[Found]:
+) -> List[Match]:
     """The ``limit`` newest rows of ``module`` whose qualname starts with ``prefix``, newest first."""
     mod_id = module_id(conn, names, module)
     if mod_id is None or limit == 0:

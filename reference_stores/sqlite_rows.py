@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 MAX_MODULE_ID = (1 << (63 - SEQ_BITS)) - 1
 INGEST_CHUNK = 20_000
 LOOKUP_CHUNK = 500  # digests per "IN (...)" query; under SQLite's oldest parameter limit (999)
-TRACE_CACHE_LIMIT = 200_000  # rows whose trace id this process remembers
+TRACE_CACHE_LIMIT = 50_000  # rows whose trace id this process remembers (a program's hot traces)
 
 _UNSTORABLE = re.compile("[\x01\ud800-\udfff]")
 _ESCAPED = re.compile("\x01([0-9a-f]{4})")
@@ -108,10 +108,13 @@ class IdCache:
         self.funcs.update(other.funcs)
         if len(self.traces) + len(other.traces) > TRACE_CACHE_LIMIT:
             self.traces.clear()
-        self.traces.update(other.traces)
+        if len(other.traces) <= TRACE_CACHE_LIMIT:
+            self.traces.update(other.traces)
 
     def clear(self) -> None:
-        self.__init__()  # type: ignore[misc]
+        self.modules.clear()
+        self.funcs.clear()
+        self.traces.clear()
 
 
 class _Writer:

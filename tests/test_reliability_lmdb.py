@@ -14,9 +14,10 @@ import lmdb
 import pytest
 
 from reference_stores.lmdb import LMDBStore
+from reference_stores.lmdb_keys import RowTuple
 from reference_stores.lmdb_names import NameCache
 from reference_stores.lmdb_types import DB_NAMES, Dbs
-from reference_stores.lmdb_write import RowTuple, write_rows
+from reference_stores.lmdb_write import write_rows
 from tests.support.reliability import (
     concurrent_writers,
     corrupt_row_problems,

@@ -28,6 +28,9 @@ from tests.support.reliability import concurrent_writers, missing_writer_traces
 from tests.support.workload import production_workload
 from tracestore import CallTrace, CallTraceRow, CallTraceThunk, traces_equal
 
+# MonkeyType's own writes use sqlite3's datetime adapter, deprecated since Python 3.12.
+pytestmark = pytest.mark.filterwarnings("ignore:The default datetime adapter:DeprecationWarning")
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 TABLE = "monkeytype_call_traces"
 SAMPLE = sf.__name__
 SPEC = "reference_stores.sqlite:SQLiteStore"
@@ -55,7 +58,8 @@ def our_rows(found: Sequence[CallTraceThunk]) -> List[RowTuple]:
 
 
 def run_monkeytype(db: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, MT_DB_PATH=str(db))
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, MT_DB_PATH=str(db), PYTHONPATH=path)  # the traced code must import
     return subprocess.run(
         [sys.executable, "-m", "monkeytype", *args],
         env=env,

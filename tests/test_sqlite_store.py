@@ -275,6 +275,48 @@ def test_module_plan_reads_the_module_range_newest_first(loaded: SQLiteStore) ->
     assert "USING INTEGER PRIMARY KEY (rowid=?)" in joined  # traces fetched by id
 
 
+def _vm_steps(store: SQLiteStore, run: Callable[[], object]) -> int:
+    """SQLite virtual-machine instructions (in tens) that ``run`` executes: work done, not time."""
+    conn = store._connection()
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    conn.set_progress_handler(count, 10)
+    try:
+        run()
+    finally:
+        conn.set_progress_handler(None, 10)
+    return steps[0]
+
+
+@pytest.fixture(scope="module")
+def small_and_large(tmp_path_factory: pytest.TempPathFactory) -> Tuple[SQLiteStore, SQLiteStore]:
+    directory = tmp_path_factory.mktemp("sizes")
+    traces = distinct_traces(80_000)  # 300 functions: 27 and 267 traces each
+    small = SQLiteStore.make_store(str(directory / "small.sqlite3"))
+    small.add(traces[:8_000])
+    large = SQLiteStore.make_store(str(directory / "large.sqlite3"))
+    large.add(traces)
+    return small, large
+
+
+@pytest.mark.parametrize("prefix", [None, "Handler", "func1", "Handler2"])
+def test_filter_work_grows_with_limit_not_with_the_table(
+    small_and_large: Tuple[SQLiteStore, SQLiteStore], prefix: Optional[str]
+) -> None:
+    small, large = small_and_large
+    module = "tracestore_workload.mod03"
+    for limit in (5, 25):
+        few = _vm_steps(small, lambda: small.filter(module, prefix, limit))
+        many = _vm_steps(large, lambda: large.filter(module, prefix, limit))
+        assert len(small.filter(module, prefix, limit)) == len(large.filter(module, prefix, limit)) == limit
+        assert many <= 1.2 * few + 5, (limit, few, many)  # ten times the traces, the same work
+    assert _vm_steps(large, lambda: large.filter(module, prefix, 250)) > 2 * many  # and grows with limit
+
+
 def test_repeats_are_stored_once(path: str, store: SQLiteStore) -> None:
     same = production_workload(1)
     for _ in range(50):

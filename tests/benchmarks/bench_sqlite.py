@@ -90,6 +90,11 @@ def load(store: SQLiteStore, traces: Sequence[Any]) -> float:
     return time.perf_counter() - start
 
 
+def each(add: Callable[[Any], object], batches: Sequence[Any]) -> Callable[[int], object]:
+    """A candidate that adds batch ``i`` in round ``i``."""
+    return lambda index: add(batches[index])
+
+
 def timed_rounds(candidates: Dict[str, Callable[[int], object]], rounds: int) -> Dict[str, float]:
     """Median seconds of each candidate's call with the round number, candidates alternating."""
     seconds: Dict[str, List[float]] = {name: [] for name in candidates}
@@ -117,11 +122,7 @@ def bench_add(tmp: str, sizes: Sequence[int], rounds: int) -> None:
         theirs.add(batches[0])
         raw.insert(pre[0])
         med = timed_rounds(
-            {
-                "mt": lambda i: theirs.add(batches[i]),
-                "raw": lambda i: raw.insert(pre[i]),
-                "ours": lambda i: ours.add(batches[i]),
-            },
+            {"mt": each(theirs.add, batches), "raw": each(raw.insert, pre), "ours": each(ours.add, batches)},
             rounds,
         )
         distinct = len(set(row[1:] for row in pre[1]))
@@ -157,11 +158,7 @@ def bench_add_distinct(tmp: str, size: int, rounds: int) -> None:
     theirs = monkeytype_store(os.path.join(tmp, "distinct-mt.sqlite3"))
     raw = RawTable(os.path.join(tmp, "distinct-raw.sqlite3"))
     med = timed_rounds(
-        {
-            "mt": lambda i: theirs.add(batches[i]),
-            "raw": lambda i: raw.insert(pre[i]),
-            "ours": lambda i: ours.add(batches[i]),
-        },
+        {"mt": each(theirs.add, batches), "raw": each(raw.insert, pre), "ours": each(ours.add, batches)},
         rounds,
     )
     print_table(
