@@ -116,6 +116,7 @@ class KitBase(Generic[StoreT]):
     distinct_results: ClassVar[bool] = True
     ordered_results: ClassVar[bool] = False
     declared_deviations: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    _tracestore_expect_failure: bool = False  # set per test by the declared-deviations fixture
 
     def make_store(self, directory: Path) -> StoreT:
         raise NotImplementedError(f"{type(self).__qualname__} must define make_store(self, directory)")
@@ -162,9 +163,14 @@ class KitBase(Generic[StoreT]):
                 session.close()
             shutil.rmtree(directory, ignore_errors=True)
 
-    def hypothesis_settings(self, **overrides: Any) -> hypothesis.settings:
-        """The current profile's settings (``conformance.profiles``), with ``overrides``."""
-        return profiles.current(**overrides)
+    def hypothesis_settings(self, stateful: bool = False, **overrides: Any) -> hypothesis.settings:
+        """The current profile's settings (``conformance.profiles``), with ``overrides``.
+
+        A test expected to fail (a declared deviation) does not shrink: any failure will do.
+        """
+        if self._tracestore_expect_failure:
+            overrides.setdefault("phases", profiles.NO_SHRINK)
+        return profiles.current_stateful(**overrides) if stateful else profiles.current(**overrides)
 
     @pytest.fixture(autouse=True)
     def _tracestore_declared_deviations(self, request: pytest.FixtureRequest) -> None:
@@ -179,6 +185,7 @@ class KitBase(Generic[StoreT]):
             for rule in marker.args:
                 reason = self.declared_deviations.get(rule)
                 if reason is not None:
+                    self._tracestore_expect_failure = True
                     request.node.add_marker(
                         pytest.mark.xfail(strict=True, reason=f"declared deviation from {rule}: {reason}")
                     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance import profiles
 from conformance.checks_base import KitBase, StoreT
 from conformance.stateful import machine_for
 
@@ -19,7 +18,7 @@ class StatefulChecks(KitBase[StoreT]):
         checks = frozenset() if reopens else frozenset({rule})
         machine = machine_for(self, factory, checks, reopens=reopens)
         # hypothesis leaves this function unannotated
-        run_state_machine_as_test(machine, settings=profiles.current_stateful())  # type: ignore[no-untyped-call]
+        run_state_machine_as_test(machine, settings=self.hypothesis_settings(stateful=True))  # type: ignore[no-untyped-call]
 
     @pytest.mark.rule("S4")
     def test_S4_stateful_model(self, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -20,22 +20,23 @@ ENV_VAR = "TRACESTORE_PROFILE"
 _COMMON = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 PROFILES: Mapping[str, settings] = {
-    "dev": settings(_COMMON, max_examples=15, stateful_step_count=15),
+    "dev": settings(_COMMON, max_examples=10, stateful_step_count=15),
     "ci": settings(
-        _COMMON, max_examples=30, stateful_step_count=25, derandomize=True, database=None, print_blob=True
+        _COMMON, max_examples=20, stateful_step_count=25, derandomize=True, database=None, print_blob=True
     ),
-    "thorough": settings(_COMMON, max_examples=500, stateful_step_count=60),
+    "thorough": settings(_COMMON, max_examples=300, stateful_step_count=60),
 }
 
-_NO_SHRINK = tuple(phase for phase in Phase if phase is not Phase.shrink)
+NO_SHRINK = tuple(phase for phase in Phase if phase is not Phase.shrink)
 STATEFUL_OVERRIDES: Mapping[str, Mapping[str, object]] = {
-    "dev": {"phases": _NO_SHRINK},
-    "ci": {"phases": _NO_SHRINK},
-    "thorough": {},
+    "dev": {"phases": NO_SHRINK, "max_examples": 5},
+    "ci": {"phases": NO_SHRINK, "max_examples": 10},
+    "thorough": {"max_examples": 100},
 }
-"""Extra settings of the stateful tests. Shrinking a failing run of a state machine over a real
-store can take minutes, so only ``thorough`` does it; the example tests of the same rule
-report minimal examples, and a stateful failure names the query and the rule it broke."""
+"""Extra settings of the stateful tests: fewer, longer runs (each run makes one store). Shrinking
+a failing run of a state machine over a real store can take minutes, so only ``thorough`` does
+it; the example tests of the same rule report minimal examples, and a stateful failure names
+the query and the rule it broke."""
 
 for _name, _profile in PROFILES.items():
     settings.register_profile(f"tracestore-{_name}", _profile)

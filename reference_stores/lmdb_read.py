@@ -17,7 +17,6 @@ from reference_stores.lmdb_keys import (
     NAME_KEY_MAX,
     NONE_ID,
     ROW_IDS,
-    SEQ,
     SEQ_SIZE,
     bytes_text,
 )
@@ -122,35 +121,33 @@ def prefix_rows(
     """
     qualname_ids, steps = _matching_qualname_ids(txn, dbs, module_id, prefix)
     cursors: List[Tuple[Cursor, bytes]] = []
-    heap: List[Tuple[int, int]] = []  # (-seq, index of its cursor): newest on top
+    heap: List[Tuple[int, int, bytes]] = []  # (-seq, index of its cursor, key): newest on top
     for qualname_id in qualname_ids:
         steps += 1
         start = module_id + qualname_id
         cursor = txn.cursor(db=dbs.byqual)
         if _at_end_of_range(cursor, start):
-            heap.append((-_seq_of(cursor.key()), len(cursors)))
+            key = cursor.key()
+            heap.append((-int.from_bytes(key[-SEQ_SIZE:], "big"), len(cursors), key))
             cursors.append((cursor, start))
     heapq.heapify(heap)
     keys: List[bytes] = []
+    from_bytes = int.from_bytes
     while heap and len(keys) < limit:
-        negative_seq, index = heap[0]
-        keys.append(module_id + SEQ.pack(-negative_seq))
+        _, index, key = heap[0]
+        keys.append(module_id + key[-SEQ_SIZE:])
         cursor, start = cursors[index]
         steps += 1
         if cursor.prev():
             key = cursor.key()
             if key.startswith(start):
-                heapq.heapreplace(heap, (-_seq_of(key), index))
+                heapq.heapreplace(heap, (-from_bytes(key[-SEQ_SIZE:], "big"), index, key))
                 continue
         heapq.heappop(heap)
     steps += len(keys)
     decode = decoder.decode
     found = [decode(value) for _, value in txn.cursor(db=dbs.recent).getmulti(keys)]
     return found, steps
-
-
-def _seq_of(key: bytes) -> int:
-    return int.from_bytes(key[-SEQ_SIZE:], "big")
 
 
 def _matching_qualname_ids(txn: Txn, dbs: Dbs, module_id: bytes, prefix: bytes) -> Tuple[List[bytes], int]:

@@ -18,7 +18,7 @@ page); queries compare the full names too.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, NamedTuple, Sequence, Tuple
+from typing import Any, Mapping, NamedTuple, Sequence, Tuple
 
 from psycopg import sql
 
@@ -36,9 +36,8 @@ class Statements(NamedTuple):
     create: sql.Composed  # the DDL; run it under ``lock``, only when ``exists`` says NULL
     check: sql.Composed  # fails unless the table has the columns the store uses
     upsert: sql.Composed  # params: keys, modules, qualnames, arg_types, return_types, yield_types
-    recent: sql.Composed  # params: module[:K], module, limit
-    recent_in_range: sql.Composed  # params: module[:K], module, prefix, prefix's upper bound, limit
-    recent_prefixed: sql.Composed  # params: module[:K], module, prefix[:K], prefix, prefix, limit
+    # filter's queries by (kind, long module); see filter_query for their parameters.
+    filters: Mapping[Tuple[str, bool], sql.Composed]
     modules: sql.Composed
 
 
@@ -53,15 +52,22 @@ def advisory_lock_key(schema: str) -> int:
 
 
 def filter_query(statements: Statements, module: str, prefix: str, limit: int) -> Tuple[Any, Sequence[Any]]:
-    """The query and parameters of one ``filter`` call (module and prefix already escaped)."""
+    """The query and parameters of one ``filter`` call (module and prefix already escaped).
+
+    A module shorter than ``K`` characters is matched by ``left(module, K) = module`` alone
+    (exact, as ``left`` returns the whole name): one condition, which the planner estimates
+    well, so it walks the ``(module, seq DESC)`` index and stops after ``limit`` rows.
+    """
     k = INDEX_CHARS
+    long_module = len(module) >= k
+    where: Tuple[Any, ...] = (module[:k], module) if long_module else (module,)
     if not prefix:
-        return statements.recent, (module[:k], module, limit)
+        return statements.filters["recent", long_module], (*where, limit)
     upper = prefix_upper_bound(prefix)
     if len(prefix) <= k and upper is not None:
         # Under COLLATE "C" this range is exactly the prefix match (see prefix_upper_bound).
-        return statements.recent_in_range, (module[:k], module, prefix, upper, limit)
-    return statements.recent_prefixed, (module[:k], module, prefix[:k], prefix, prefix, limit)
+        return statements.filters["range", long_module], (*where, prefix, upper, limit)
+    return statements.filters["prefix", long_module], (*where, prefix[:k], prefix, prefix, limit)
 
 
 def statements(schema: str, table: str) -> Statements:
@@ -86,7 +92,19 @@ def statements(schema: str, table: str) -> Statements:
     def q(text: str) -> sql.Composed:
         return sql.SQL(text).format(**names)
 
-    select = "SELECT qualname, arg_types, return_type, yield_type FROM {table} WHERE {m} = %s AND module = %s"
+    select = "SELECT qualname, arg_types, return_type, yield_type FROM {table} WHERE {m} = %s"
+    conditions = {
+        "recent": "",
+        "range": " AND {q} >= %s AND {q} < %s",
+        "prefix": " AND {q} >= %s AND left(qualname, length(%s)) = %s",
+    }
+    full_module = " AND module = %s"  # needed only when the module is K characters or longer
+    order = " ORDER BY seq DESC LIMIT %s"
+    filters = {
+        (kind, long_module): q(select + (full_module if long_module else "") + condition + order)
+        for kind, condition in conditions.items()
+        for long_module in (False, True)
+    }
     return Statements(
         lock=q("SELECT pg_advisory_xact_lock({lock_key})"),
         exists=q("SELECT to_regclass({table_regclass})"),
@@ -126,11 +144,7 @@ def statements(schema: str, table: str) -> Statements:
             ON CONFLICT (trace_key) DO UPDATE SET seq = GREATEST(t.seq, EXCLUDED.seq)
             """
         ),
-        recent=q(f"{select} ORDER BY seq DESC LIMIT %s"),
-        recent_in_range=q(f"{select} AND {{q}} >= %s AND {{q}} < %s ORDER BY seq DESC LIMIT %s"),
-        recent_prefixed=q(
-            f"{select} AND {{q}} >= %s AND left(qualname, length(%s)) = %s ORDER BY seq DESC LIMIT %s"
-        ),
+        filters=filters,
         # A loose index scan: one index probe per distinct module, not a pass over every row.
         # Only modules of K characters or more need their full names looked up.
         modules=q(

@@ -16,9 +16,11 @@ qualname < prefix_upper_bound(prefix)`` (no LIKE, GLOB or case folding; S3).  Gi
   are spread evenly: the dense-prefix plan.  It stops after a budget of rows and falls
   back to ``merge``, so a skewed module costs at most the budget more.
 
-``choose_plan`` picks ``scan`` when its expected rows read are fewer than ``merge``'s
-cost; both are bounded by the number of functions and ``limit``, never by the number of
-stored traces (repeats are deduplicated at write time, so they cost nothing here).
+``choose_plan`` picks ``scan`` when the rows it expects to read cost less than ``merge``'s
+cursors (few functions, or a sparse prefix: ``merge``; a prefix matching many of many
+functions: ``scan``).  Both are bounded by the number of functions and ``limit``, never
+by the number of stored traces (repeats are deduplicated at write time, so they cost
+nothing here).
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from reference_stores.sqlite_schema import Names
 Match = Tuple[str, Any, Any, Any]  # qualname (unescaped), arg_types, return_type, yield_type
 Found = Tuple[int, str, Any, Any, Any]  # a match and its seq, to merge on
 
-MERGE_STREAM_COST = 8  # one cursor costs about as much as reading this many rows
+# One merge cursor costs about as much as the scan reading this many rows (measured by
+# tests/benchmarks/bench_sqlite.py: ~90 on CPython 3.11; both plans pay alike per row returned).
+MERGE_STREAM_COST = 64
 SCAN_BUDGET_FACTOR = 3  # the scan plan reads at most this times its expected rows
 
 
@@ -152,7 +156,7 @@ def choose_plan(matching: int, functions: int, limit: int) -> str:
     if matching == 1:
         return "merge"
     expected_scan_rows = limit * functions / matching
-    return "scan" if expected_scan_rows <= MERGE_STREAM_COST * matching + limit else "merge"
+    return "scan" if expected_scan_rows <= MERGE_STREAM_COST * matching else "merge"
 
 
 def newest_matching(

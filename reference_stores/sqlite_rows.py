@@ -9,8 +9,8 @@
   ``digest`` of its five stored fields (unique), and never moves or changes afterwards.
 * Recency lives in the small ``recent`` table, one row per trace: ``seq`` is
   ``module_id << 40`` plus a counter that grows with every write to that module.  Adding
-  a stored trace again replaces its ``recent`` row by one with a new, highest ``seq`` (S6):
-  a few dozen bytes move, the trace itself does not.  A module's rows are the ``seq``
+  a stored trace again gives its ``recent`` row a new, highest ``seq`` (S6): a few dozen
+  bytes move, the trace itself does not.  A module's rows are the ``seq``
   range of its id, newest last, so ``filter`` reads them newest first without sorting.
   Trace ids are allocated the same way, so a module's traces sit together on disk.
 """
@@ -152,6 +152,7 @@ class _Writer:
             new_traces,
         )
         new_ids = {t[0] for t in new_traces}
+        self._prefetch_recency({slot[0] for slot in slots if slot is not None})
         placed, moved = [], []
         for slot in slots:
             assert slot is not None  # every miss was resolved above
@@ -162,13 +163,19 @@ class _Writer:
             else:
                 moved.append((seq, trace_id))
         self.conn.executemany(f"INSERT INTO {n.q_recent} (seq, trace_id, func_id) VALUES (?, ?, ?)", placed)
-        # A stored trace gets a new recency row; selecting it first proves a remembered id is still there.
+        if not moved:
+            return
+        cursor = self.conn.executemany(f"UPDATE {n.q_recent} SET seq = ? WHERE trace_id = ?", moved)
+        if cursor.rowcount == len(moved):
+            return
+        # Some stored trace has no recency row, or a remembered id is gone: the file was changed
+        # behind our back.  This slower statement gives every trace that exists a recency row.
         cursor = self.conn.executemany(
             f"INSERT OR REPLACE INTO {n.q_recent} (seq, trace_id, func_id) "
             f"SELECT ?, id, func_id FROM {n.q_traces} WHERE id = ?",
             moved,
         )
-        if moved and cursor.rowcount != len(moved):
+        if cursor.rowcount != len(moved):
             raise StaleCacheError(f"{len(moved) - cursor.rowcount} remembered trace ids are gone")
 
     def _lookup(self, digests: List[bytes]) -> Dict[bytes, int]:
@@ -212,6 +219,17 @@ class _Writer:
             assert func_id is not None
         self.created.funcs[key] = func_id
         return func_id
+
+    def _prefetch_recency(self, module_ids: Iterable[int]) -> None:
+        """Read the newest ``seq`` of many modules in one statement (one query per module is slower)."""
+        missing = sorted(m for m in module_ids if ("r", m) not in self.next_id)
+        for start in range(0, len(missing), LOOKUP_CHUNK // 3):
+            chunk = missing[start : start + LOOKUP_CHUNK // 3]
+            each = f"SELECT ?, (SELECT max(seq) FROM {self.names.q_recent} WHERE seq >= ? AND seq < ?)"
+            params = [value for m in chunk for value in (m, *module_range(m))]
+            for module_id, newest in self.conn.execute(" UNION ALL ".join([each] * len(chunk)), params):
+                low = module_range(module_id)[0]
+                self.next_id[("r", module_id)] = low if newest is None else int(newest) + 1
 
     def _allocate(self, kind: str, module_id: int) -> int:
         """The next trace id ("t") or recency number ("r") of a module."""

@@ -8,6 +8,7 @@ import pathlib
 import subprocess
 import sys
 import uuid
+import warnings
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import pytest
@@ -477,8 +478,10 @@ def connection_for(alias: str, directory: pathlib.Path, schemas: SchemaFactory) 
 def monkeytype_file(path: pathlib.Path, batches: List[List[Any]]) -> pathlib.Path:
     """A monkeytype.sqlite3 written by MonkeyType 23.3.0's own SQLiteStore, one add() per batch."""
     store = MonkeyTypeSQLiteStore.make_store(str(path))
-    for batch in batches:
-        store.add(batch)
+    with warnings.catch_warnings():  # its datetime adapter is deprecated on Python 3.12+
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for batch in batches:
+            store.add(batch)
     return path
 
 

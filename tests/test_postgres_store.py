@@ -401,9 +401,9 @@ def test_filter_plans_use_the_indexes(store: PostgresStore, schemas: SchemaFacto
             rows = conn.execute(psycopg.sql.SQL("EXPLAIN ") + query, params).fetchall()
             return "\n".join(row[0] for row in rows)
 
-        recent = plan(sql.recent, ("mod3", "mod3", 10))
+        recent = plan(sql.filters["recent", False], ("mod3", 10))
         assert "call_traces_module_seq" in recent and "Sort" not in recent and "Seq Scan" not in recent
-        prefixed = plan(sql.recent_in_range, ("mod3", "mod3", "Class7.", "Class7/", 10))
+        prefixed = plan(sql.filters["range", False], ("mod3", "Class7.", "Class7/", 10))
         assert "Index" in prefixed and "Seq Scan" not in prefixed, prefixed
         modules = plan(sql.modules, None)
         assert "Seq Scan" not in modules, modules

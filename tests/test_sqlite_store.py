@@ -6,6 +6,7 @@ MonkeyType file compatibility is in ``test_sqlite_compat.py``, processes and cra
 
 from __future__ import annotations
 
+import functools
 import os
 import pathlib
 import sqlite3
@@ -310,8 +311,8 @@ def test_filter_work_grows_with_limit_not_with_the_table(
     small, large = small_and_large
     module = "tracestore_workload.mod03"
     for limit in (5, 25):
-        few = _vm_steps(small, lambda: small.filter(module, prefix, limit))
-        many = _vm_steps(large, lambda: large.filter(module, prefix, limit))
+        few = _vm_steps(small, functools.partial(small.filter, module, prefix, limit))
+        many = _vm_steps(large, functools.partial(large.filter, module, prefix, limit))
         assert len(small.filter(module, prefix, limit)) == len(large.filter(module, prefix, limit)) == limit
         assert many <= 1.2 * few + 5, (limit, few, many)  # ten times the traces, the same work
     assert _vm_steps(large, lambda: large.filter(module, prefix, 250)) > 2 * many  # and grows with limit
@@ -494,16 +495,21 @@ def test_an_add_that_fails_in_sqlite_stores_nothing(path: str, store: SQLiteStor
     assert [r.qualname for r in tuples_rows(store.filter("m"))] == ["a"]
 
 
-def test_rows_deleted_behind_the_stores_back_are_written_again(path: str, store: SQLiteStore) -> None:
-    t = trace("m", "a")
-    store.add([t])
+@pytest.mark.parametrize("tables", [("recent",), ("recent", "traces")])
+def test_rows_deleted_behind_the_stores_back_are_written_again(
+    path: str, store: SQLiteStore, tables: Tuple[str, ...]
+) -> None:
+    t, other = trace("m", "a"), trace("m", "b")
+    store.add([t, other])
     conn = sqlite3.connect(path)
-    conn.execute(f"DELETE FROM {TABLE}__ts_recent")
-    conn.execute(f"DELETE FROM {TABLE}__ts_traces")
+    ((oldest,),) = conn.execute(f"SELECT trace_id FROM {TABLE}__ts_recent ORDER BY seq LIMIT 1").fetchall()
+    conn.execute(f"DELETE FROM {TABLE}__ts_recent WHERE trace_id = ?", (oldest,))
+    if "traces" in tables:
+        conn.execute(f"DELETE FROM {TABLE}__ts_traces WHERE id = ?", (oldest,))
     conn.commit()
     conn.close()
-    store.add([t])  # the store remembers the trace's id; it must notice that the row is gone
-    assert tuples(store.filter("m")) == [CallTraceRow.from_trace(t).as_tuple()]
+    store.add([t, other])  # the store remembers both ids; it must notice that one row is gone
+    assert tuples(store.filter("m")) == [CallTraceRow.from_trace(x).as_tuple() for x in (other, t)]
 
 
 def test_negative_limit_is_a_value_error(store: SQLiteStore) -> None:

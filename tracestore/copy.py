@@ -123,12 +123,13 @@ def copy_notes(src: Any, dst: Any) -> List[str]:
     distinct = getattr(dst, "distinct_results", None)
     if distinct is False:
         notes.append(
-            f"the destination ({_name(dst)}) keeps duplicates: running the copy again adds every trace again"
+            f"the destination ({_name(dst)}) keeps duplicates: a module copied again (because it "
+            "changed) gets all of its traces again"
         )
     elif distinct is None:
         notes.append(
-            f"the destination ({_name(dst)}) does not declare distinct_results: running the copy again "
-            "adds duplicates unless it keeps distinct results"
+            f"the destination ({_name(dst)}) does not declare distinct_results: a module copied again "
+            "(because it changed) may get duplicate traces"
         )
     return notes
 

@@ -21,8 +21,10 @@ from __future__ import annotations
 import datetime
 import functools
 import os
+import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -32,12 +34,13 @@ from monkeytype.db.sqlite import SQLiteStore as MonkeyTypeStore
 from reference_stores import sqlite_plans
 from reference_stores.sqlite import SQLiteStore
 from tests.benchmarks.common import interleaved, parse_args, peak_memory, print_table
-from tests.support.workload import distinct_traces, functions, module_names, production_workload
+from tests.support.workload import TYPES, distinct_traces, functions, module_names, production_workload
 from tracestore import CallTrace, serialize_traces
 
 LIMIT = 2000
 LOAD_BATCH = 50_000
 MODULE = "tracestore_workload.mod03"
+WIDE = "bench_wide_module"
 QUERIES: List[Tuple[str, Optional[str]]] = [
     ("no prefix (module plan)", None),
     ("'Handler': 5 of 15 functions", "Handler"),
@@ -96,10 +99,15 @@ def each(add: Callable[[Any], object], batches: Sequence[Any]) -> Callable[[int]
 
 
 def timed_rounds(candidates: Dict[str, Callable[[int], object]], rounds: int) -> Dict[str, float]:
-    """Median seconds of each candidate's call with the round number, candidates alternating."""
+    """Median seconds of each candidate's call with the round number, candidates alternating.
+
+    The order turns around every round, so no candidate always runs right after the same
+    one (MonkeyType's fsyncs, for one, disturb whatever runs next).
+    """
     seconds: Dict[str, List[float]] = {name: [] for name in candidates}
+    order = list(candidates.items())
     for index in range(1, rounds + 1):
-        for name, run in candidates.items():
+        for name, run in order if index % 2 else reversed(order):
             start = time.perf_counter()
             run(index)
             seconds[name].append(time.perf_counter() - start)
@@ -118,7 +126,8 @@ def bench_add(tmp: str, sizes: Sequence[int], rounds: int) -> None:
         ours = SQLiteStore.make_store(os.path.join(tmp, f"add{size}.sqlite3"))
         theirs = monkeytype_store(os.path.join(tmp, f"add{size}-mt.sqlite3"))
         raw = RawTable(os.path.join(tmp, f"add{size}-raw.sqlite3"))
-        ours.add(batches[0])  # steady state: the program has been traced before
+        # Steady state: the program has been traced before (same seed: the same call shapes).
+        load(ours, production_workload(50_000, seed=size))
         theirs.add(batches[0])
         raw.insert(pre[0])
         med = timed_rounds(
@@ -200,9 +209,24 @@ class Filled:
         return self.theirs.filter(MODULE, None, LIMIT)
 
 
+def filter_corpus(n: int) -> List[CallTrace]:
+    """``n`` distinct traces: 70% spread over all 300 functions, 30% in ``MODULE``'s 15, shuffled.
+
+    So every query below has 2,000 matches already at 100,000 traces, and the two sizes
+    answer the same queries with the same number of results.
+    """
+    focus_funcs = [f for f in functions() if f.__module__ == MODULE]
+    focused = n * 3 // 10
+    traces = distinct_traces(n - focused) + [
+        CallTrace(focus_funcs[i % 15], {"key": TYPES[i % 20], f"n{i}": int}, TYPES[i // 15 % 20])
+        for i in range(focused)
+    ]
+    random.Random(n).shuffle(traces)
+    return traces
+
+
 def bench_filter(tmp: str, sizes: Sequence[int], repeat: int) -> Filled:
-    traces = distinct_traces(max(sizes))
-    filled = [Filled(tmp, n, traces) for n in sizes]
+    filled = [Filled(tmp, n, filter_corpus(n)) for n in sizes]
     small, big = filled[0], filled[-1]
     rows: List[Tuple[object, ...]] = []
     for label, prefix in QUERIES:
@@ -219,7 +243,7 @@ def bench_filter(tmp: str, sizes: Sequence[int], repeat: int) -> Filled:
         )
     )
     print_table(
-        f"filter(limit={LIMIT}) latency, ms (median of {repeat}); {MODULE} holds 1/20 of all traces",
+        f"filter(limit={LIMIT}) latency, ms (median of {repeat}); {MODULE} holds a third of the traces",
         ("query", *[f"{f.n:,} stored" for f in filled], f"{big.n:,} / {small.n:,} (<=1.5)", "results"),
         rows,
     )
@@ -241,36 +265,63 @@ def bench_filter(tmp: str, sizes: Sequence[int], repeat: int) -> Filled:
     return big
 
 
+def wide_module(functions_per_class: int, traces_per_function: int) -> List[CallTrace]:
+    """Traces of a module with classes ``C`` and ``D`` of many methods (never decoded here)."""
+    funcs = []
+    for cls in ("C", "D"):
+        for index in range(functions_per_class):
+
+            def method() -> None:
+                pass
+
+            method.__module__, method.__qualname__ = WIDE, f"{cls}.m{index}"
+            funcs.append(method)
+    traces = [
+        CallTrace(func, {"self": int, f"a{i}": TYPES[i % 20]}, None)
+        for func in funcs
+        for i in range(traces_per_function)
+    ]
+    random.Random(0).shuffle(traces)
+    return traces
+
+
 def bench_plans(filled: Filled, repeat: int) -> None:
-    """Dense prefix: matches spread evenly.  Sparse: every match is older than 60,000 other rows."""
+    """Each prefix plan on its own, and ``filter``'s choice, in three kinds of module."""
     store = filled.store
     conn, names = store._connection(), store._names
-    mod_id = sqlite_plans.module_id(conn, names, MODULE)
-    assert mod_id is not None
     hot = next(f for f in functions() if f.__module__ == MODULE)
+    cases = [
+        ("dense: 'Handler', 5 of 15 functions", MODULE, "Handler", None),
+        (
+            "sparse: 'Handler14', all under 60,000 newer rows",
+            MODULE,
+            "Handler14",
+            [CallTrace(hot, {"key": int, f"newer{i}": str}, int) for i in range(60_000)],
+        ),
+        ("wide: 'C.', 200 of 400 functions, 25 rows each", WIDE, "C.", wide_module(200, 25)),
+    ]
     rows = []
-    for label, prefix in (
-        ("dense: 'Handler', 5 of 15 functions", "Handler"),
-        ("sparse: 'Handler14'", "Handler14"),
-    ):
-        if label.startswith("sparse"):
-            load(store, [CallTrace(hot, {"key": int, f"newer{i}": str}, int) for i in range(60_000)])
-            label += ", under 60,000 newer rows"
+    for label, module, prefix, extra in cases:
+        if extra:
+            load(store, extra)
+        mod_id = sqlite_plans.module_id(conn, names, module)
+        assert mod_id is not None
         matching = sqlite_plans.matching_funcs(conn, names, mod_id, prefix)
         total = sqlite_plans.count_funcs(conn, names, mod_id)
         ms = interleaved(
             {
                 "scan": functools.partial(sqlite_plans.scan, conn, names, mod_id, matching, LIMIT, 10**9),
                 "merge": functools.partial(sqlite_plans.merge, conn, names, matching, LIMIT),
-                "filter": functools.partial(filled.ours, prefix),
+                "filter": functools.partial(store.filter, module, prefix, LIMIT),
             },
             repeat,
         )
         plan = sqlite_plans.choose_plan(len(matching), total, LIMIT)
         rows.append((label, ms["scan"] * 1e3, ms["merge"] * 1e3, ms["filter"] * 1e3, plan))
     print_table(
-        f"prefix plans at {filled.n:,} stored, ms (median of {repeat}); filter runs the chosen plan",
-        ("case", "scan", "merge", "filter", "chosen first (scan falls back to merge)"),
+        f"prefix plans, ms (median of {repeat}; {filled.n:,} traces stored): scan unbounded, merge, "
+        "and filter running the chosen plan (a scan past its budget falls back to merge)",
+        ("case", "scan", "merge", "filter", "chosen"),
         rows,
     )
 
@@ -303,12 +354,21 @@ def bench_repetitive(tmp: str, n: int, batch: int) -> None:
 def main() -> None:
     args = parse_args(__doc__ or "")
     quick = args.quick
+    print(f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, load average {load_average()}")
     with tempfile.TemporaryDirectory() as tmp:
         bench_add(tmp, [1_000, 5_000] if quick else [1_000, 10_000, 50_000], args.rounds)
         bench_add_distinct(tmp, 2_000 if quick else 10_000, args.rounds)
         big = bench_filter(tmp, [10_000, 50_000] if quick else [100_000, 1_000_000], 5 if quick else 25)
         bench_plans(big, 5 if quick else 15)
         bench_repetitive(tmp, 20_000 if quick else 200_000, 10_000)
+    print(f"\nload average at the end {load_average()} (other processes share the CPUs: compare ratios)")
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":

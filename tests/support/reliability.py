@@ -15,8 +15,9 @@ child process can open by connection string can be checked::
     assert corrupt_row_problems(store, module, good_traces) == []
 
 Child processes are started with the ``spawn`` method (no state inherited from the test
-process; a script that calls the harness needs the ``if __name__ == "__main__":`` guard) and use the real, importable functions of ``tests.support.workload``.  Every trace
-they write is distinct and names its writer, round and batch in an argument name, so the
+process; a script that calls the harness needs the ``if __name__ == "__main__":`` guard)
+and trace the real, importable functions of ``tests.support.workload``.  Every trace they
+write is distinct and names its writer, round and batch in an argument name, so the
 parent can recompute exactly what must be stored.  Failures are returned as data
 (tracebacks, problem strings) for the test to assert on, with messages that say what broke.
 """
@@ -33,7 +34,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from tests.support.workload import TYPES, functions, module_names
 from tracestore import CallTrace, CallTraceRow, MalformedRowError
@@ -198,6 +199,7 @@ def kill_during_add(
     batch_size: int = 5000,
     seed: int = 0,
     timeout: float = 300.0,
+    settle: Optional[Callable[[], None]] = None,
 ) -> KillReport:
     """Kill a writer with SIGKILL inside ``add``, once per entry of ``phases``, and check the store.
 
@@ -209,6 +211,9 @@ def kill_during_add(
 
     Afterwards the store must open, hold every batch whose ``add`` returned, hold all or
     none of the interrupted batch, hold nothing of later batches, and accept a new add.
+    ``settle``, if given, runs after each kill and before those checks: a server-backed
+    store uses it to wait until the server has finished (committed or rolled back) the
+    statement that the killed client left running.
     """
     rng = random.Random(seed)
     report = KillReport()
@@ -220,6 +225,8 @@ def kill_during_add(
         except _HarnessError as exc:
             report.problems.append(f"round {round_index} ({phase}): {exc}")
             continue
+        if settle is not None:
+            settle()
         report.rounds.append(
             _check_round(spec, connection_string, round_index, phase, completed, batch_size, report.problems)
         )
