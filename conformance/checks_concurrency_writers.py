@@ -23,6 +23,7 @@ from tracestore import CallTrace
 THREADS, TRACES_PER_THREAD = 4, 50
 PROCESSES, TRACES_PER_PROCESS = 3, 100
 BATCH = 5
+PROBE = "probe"
 START_TIMEOUT = 120.0
 
 
@@ -43,8 +44,38 @@ def _load_class(module: str, qualname: str) -> Any:
     return found
 
 
+def probe_main(argv: Sequence[str]) -> int:
+    """``probe MODULE QUALNAME CONNECTION_STRING``: print how many traces of the probe writer it sees."""
+    module, qualname, connection_string = argv
+    store = _load_class(module, qualname).make_store(connection_string)
+    try:
+        found = store.filter(module_function.__module__, None, 100_000)
+        print(sum(1 for thunk in found if f"{PROBE}_0" in thunk.to_trace().arg_types))
+    finally:
+        close = getattr(store, "close", None)
+        if callable(close):
+            close()
+    return 0
+
+
+def sees_other_processes(store: Any, store_class: type, connection_string: str) -> bool:
+    """Add a probe trace to ``store`` and ask another process, opening ``connection_string``, for it."""
+    store.add(writer_traces(PROBE, 1))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    args = [store_class.__module__, store_class.__qualname__, connection_string]
+    command = [sys.executable, "-m", __name__, "probe", *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=START_TIMEOUT)
+    if done.returncode != 0:
+        raise AssertionError(
+            f"S11: a process could not open the store by connection string: {done.stderr[-2000:]}"
+        )
+    return done.stdout.strip() not in ("", "0")
+
+
 def writer_main(argv: Sequence[str]) -> int:
     """One writer process: ``MODULE QUALNAME CONNECTION_STRING WRITER COUNT SIGNAL_DIR``."""
+    if argv and argv[0] == "probe":
+        return probe_main(argv[1:])
     module, qualname, connection_string, writer, count, signals = argv
     store_class = _load_class(module, qualname)
     Path(signals, f"ready-{writer}").touch()

@@ -28,6 +28,15 @@ def test_concurrent_writer_processes_lose_nothing_and_never_see_locked(tmp_path:
     assert missing_writer_traces(SPEC, conn, PROCESSES, TRACES_PER_PROCESS) == []
 
 
+def test_writer_processes_creating_the_file_at_once_lose_nothing(tmp_path: pathlib.Path) -> None:
+    conn = str(tmp_path / "traces.sqlite3")
+    errors = concurrent_writers(
+        SPEC, conn, processes=6, traces_per_process=100, batch_size=20, race_open=True
+    )
+    assert errors == [None] * 6, "\n".join(e for e in errors if e)
+    assert missing_writer_traces(SPEC, conn, 6, 100) == []
+
+
 def test_sigkill_during_add_keeps_earlier_adds_and_is_all_or_nothing(tmp_path: pathlib.Path) -> None:
     conn = str(tmp_path / "traces.sqlite3")
     report = kill_during_add(SPEC, conn, phases=("after_input", "after_input", "after_input", "mid_input"))

@@ -193,7 +193,7 @@ def test_rows_without_a_module_are_dropped_with_a_warning(
 def test_concurrent_processes_upgrade_a_monkeytype_file_once(tmp_path: pathlib.Path) -> None:
     db = tmp_path / "traces.sqlite3"
     write_with_monkeytype(db, monkeytype_history())
-    errors = concurrent_writers(SPEC, str(db), processes=3, traces_per_process=300)
+    errors = concurrent_writers(SPEC, str(db), processes=3, traces_per_process=300, race_open=True)
     assert errors == [None, None, None], "\n".join(e for e in errors if e)
     assert missing_writer_traces(SPEC, str(db), 3, 300) == []
     survivors: Set[RowTuple] = set(our_rows(SQLiteStore.make_store(str(db)).filter(SAMPLE)))

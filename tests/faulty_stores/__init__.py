@@ -30,7 +30,6 @@ from tests.faulty_stores.matching import (
     PrefixCaseFoldedStore,
     PrefixGlobStore,
     PrefixLikeWildcardStore,
-    PrefixRegexStore,
     PrefixSubstringStore,
     PrefixWholeComponentStore,
 )
@@ -52,7 +51,6 @@ from tests.faulty_stores.reads import (
     WrongTraceOnDecodeErrorStore,
 )
 from tests.faulty_stores.recency import (
-    DedupByFunctionStore,
     DedupKeepsOldestStore,
     DedupsDespiteDuplicatesStore,
     KeepsDuplicatesStore,
@@ -62,6 +60,7 @@ from tests.faulty_stores.recency import (
     SortedByQualnameStore,
 )
 from tests.faulty_stores.writes import (
+    DedupByFunctionStore,
     DropsReturnTypeStore,
     DropsYieldTypeStore,
     FlattensGenericsStore,
@@ -80,13 +79,13 @@ FAULTY_STORES: Tuple[Type[Any], ...] = (
     DropsReturnTypeStore,
     DropsYieldTypeStore,
     FlattensGenericsStore,
+    DedupByFunctionStore,
     ModulePrefixStore,
     ModuleCaseInsensitiveStore,
     ModuleLikeStore,
     PrefixLikeWildcardStore,
     PrefixCaseFoldedStore,
     PrefixGlobStore,
-    PrefixRegexStore,
     PrefixSubstringStore,
     PrefixWholeComponentStore,
     LimitOffByOneStore,
@@ -100,7 +99,6 @@ FAULTY_STORES: Tuple[Type[Any], ...] = (
     SecondGranularStore,
     KeepsDuplicatesStore,
     DedupKeepsOldestStore,
-    DedupByFunctionStore,
     DedupsDespiteDuplicatesStore,
     RaisesOnBadTraceStore,
     LosesBatchStore,

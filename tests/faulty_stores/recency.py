@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar, Dict, List, Tuple
+from typing import Any, ClassVar, List, Tuple
 
 from tests.faulty_stores.baseline import BaselineStore
 from tracestore import CallTraceRow, CallTraceThunk
@@ -70,18 +70,6 @@ class DedupKeepsOldestStore(BaselineStore):
 
     def _results(self, newest_first: List[CallTraceRow]) -> List[CallTraceRow]:
         return list(dict.fromkeys(reversed(newest_first)))[::-1]
-
-
-class DedupByFunctionStore(BaselineStore):
-    """S6: results are deduplicated by function (module, qualname), so unequal rows are merged."""
-
-    breaks: ClassVar[str] = "S6"
-
-    def _results(self, newest_first: List[CallTraceRow]) -> List[CallTraceRow]:
-        latest: Dict[Tuple[str, str], CallTraceRow] = {}
-        for row in newest_first:
-            latest.setdefault((row.module, row.qualname), row)
-        return list(latest.values())
 
 
 class DedupsDespiteDuplicatesStore(BaselineStore):

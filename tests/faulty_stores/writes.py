@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, ClassVar, Dict, Iterable, List
+from typing import Any, ClassVar, Dict, Iterable, List, Tuple
 
 from tests.faulty_stores.baseline import BaselineStore
 from tracestore import CallTraceRow, serialize_traces
@@ -34,6 +34,19 @@ class DropsYieldTypeStore(BaselineStore):
             CallTraceRow(row.module, row.qualname, row.arg_types, row.return_type, None)
             for row in super()._serialize(traces)
         ]
+
+
+class DedupByFunctionStore(BaselineStore):
+    """S1: results are deduplicated by function (module, qualname): a trace is lost once a later
+    trace of the same function with other types is added."""
+
+    breaks: ClassVar[str] = "S1"
+
+    def _results(self, newest_first: List[CallTraceRow]) -> List[CallTraceRow]:
+        latest: Dict[Tuple[str, str], CallTraceRow] = {}
+        for row in newest_first:
+            latest.setdefault((row.module, row.qualname), row)
+        return list(latest.values())
 
 
 def _outer_only(encoded: Dict[str, Any]) -> Dict[str, Any]:

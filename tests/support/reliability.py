@@ -104,20 +104,31 @@ def concurrent_writers(
     traces_per_process: int = 2000,
     batch_size: int = 50,
     timeout: float = 600.0,
+    race_open: bool = False,
 ) -> List[Optional[str]]:
     """Start ``processes`` writers at once, each adding its ``writer_traces`` in batches.
 
     Each writer opens its own store, waits at a barrier so that all start together, then
-    calls ``add`` once per batch.  Returns one entry per writer: None if every call
-    returned, else the traceback of what it raised (or why it did not finish).
-    Check the result with ``missing_writer_traces``.
+    calls ``add`` once per batch.  With ``race_open`` they meet at the barrier before
+    opening instead, so that they all create (or upgrade) the store at the same moment.
+    Returns one entry per writer: None if every call returned, else the traceback of what
+    it raised (or why it did not finish).  Check the result with ``missing_writer_traces``.
     """
     barrier = _CTX.Barrier(processes)
     results = _CTX.Queue()
     workers = [
         _CTX.Process(
             target=_writer_main,
-            args=(spec, connection_string, index, traces_per_process, batch_size, barrier, results),
+            args=(
+                spec,
+                connection_string,
+                index,
+                traces_per_process,
+                batch_size,
+                barrier,
+                results,
+                race_open,
+            ),
             name=f"writer{index}",
         )
         for index in range(processes)
@@ -146,13 +157,23 @@ def concurrent_writers(
 
 
 def _writer_main(
-    spec: str, connection_string: str, index: int, count: int, batch_size: int, barrier: Any, results: Any
+    spec: str,
+    connection_string: str,
+    index: int,
+    count: int,
+    batch_size: int,
+    barrier: Any,
+    results: Any,
+    race_open: bool,
 ) -> None:
     error: Optional[str] = None
     try:
         traces = writer_traces(index, count)
+        if race_open:
+            barrier.wait(timeout=120)
         store = open_store(spec, connection_string)
-        barrier.wait(timeout=120)
+        if not race_open:
+            barrier.wait(timeout=120)
         for start in range(0, count, batch_size):
             store.add(traces[start : start + batch_size])
     except BaseException:
