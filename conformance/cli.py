@@ -15,9 +15,9 @@ DEFAULT_STORE = "reference_stores.sqlite:SQLiteStore"
 PROFILES = ("dev", "ci", "thorough")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "tracestore-check") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m conformance",
+        prog=prog,
         description="Check a call-trace store against the contract, rule by rule (E1-E5, S1-S15).",
         epilog="Exit status: 0 when every rule passes (or fails as declared), 1 on any failure, "
         "2 on bad usage.",
@@ -52,13 +52,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="check only these rules (repeatable, or S3,S4)",
     )
+    parser.add_argument(
+        "--processes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether writer processes can open the store by connection string (S11); default: not for "
+        "a class with process_local = True or a bare-name template like '{unique}', else yes",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print full failure details")
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-test progress on stderr")
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
+def main(argv: Optional[Sequence[str]] = None, prog: str = "tracestore-check") -> int:
+    """Run the CLI; returns the exit status (0 all rules met, 1 a failure, 2 bad usage)."""
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     declared = _parse_declarations(parser, args.declare)
     rules = [rule.strip() for value in args.rule for rule in value.split(",") if rule.strip()] or None
@@ -70,18 +78,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             profile=args.profile,
             declared=declared,
             rules=rules,
+            processes=args.processes,
             progress=progress,
         )
     except StoreConfigError as error:
-        print(f"tracestore-check: cannot load the store class: {error}", file=sys.stderr)
+        print(f"{prog}: cannot load the store class: {error}", file=sys.stderr)
         return 2
     except ValueError as error:
-        print(f"tracestore-check: {error}", file=sys.stderr)
+        print(f"{prog}: {error}", file=sys.stderr)
         return 2
     print(format_text(report, verbose=args.verbose))
     if args.json:
         write_json(report, args.json)
-        print(f"tracestore-check: JSON report written to {args.json}", file=sys.stderr)
+        print(f"{prog}: JSON report written to {args.json}", file=sys.stderr)
     return 0 if report.ok else 1
 
 

@@ -167,10 +167,23 @@ def failure_summary(report: pytest.TestReport) -> str:
         elif not message:
             message = report.longreprtext.strip().splitlines()[-1] if report.longreprtext.strip() else ""
     head, sep, example = message.partition("Falsifying example")
-    assertion = head.strip().splitlines()[0] if head.strip() else ""
+    assertion = _assertion_text(head)
+    example, _, _ = example.partition("\nExplanation:")  # Hypothesis's coverage notes: noise here
     example_lines = [line.rstrip() for line in (sep + example).splitlines() if not _NOISE.match(line)]
     example_lines = [re.sub(r"\s*# or any other generated value", "", line) for line in example_lines]
     return "\n".join(part for part in (assertion, "\n".join(example_lines)) if part)
+
+
+_TRACEBACK = re.compile(r"Traceback \(most recent call last\):\n(?:[ \t].*\n|\n)*")
+
+
+def _assertion_text(text: str, max_lines: int = 12) -> str:
+    """The exception message: tracebacks inside it cut to their last line, pytest's
+    ``assert ...`` introspection dropped, at most ``max_lines`` lines."""
+    lines = _TRACEBACK.sub("", text.strip() + "\n").splitlines()
+    cut = next((i for i, line in enumerate(lines) if i and line.startswith("assert ")), len(lines))
+    kept = [line for line in lines[:cut] if line.strip()]
+    return "\n".join(kept[:max_lines] + (["..."] if len(kept) > max_lines else []))
 
 
 def rule_results(
@@ -207,8 +220,12 @@ def _rule_result(
         return RuleResult(rule, title, SKIPPED, names, _skip_detail(skipped))
     if failed:
         status = FAIL if any(t.outcome == "failed" for t in failed) else ERROR
-        first = next(t for t in failed if status == ERROR or t.outcome == "failed")
-        return RuleResult(rule, title, status, names, f"{first.name}: {first.detail}")
+        # Show a failure with a falsifying example first; name the other failing tests.
+        failed.sort(key=lambda t: (t.outcome != "failed", "Falsifying example" not in t.detail))
+        detail = f"{failed[0].name}: {failed[0].detail}"
+        if len(failed) > 1:
+            detail += f"\nalso failed: {', '.join(t.name for t in failed[1:])}"
+        return RuleResult(rule, title, status, names, detail)
     if any(t.outcome in ("passed", "xpassed") for t in ran):
         detail = f"{len(skipped)} of {len(tests)} tests skipped: {_skip_detail(skipped)}" if skipped else ""
         return RuleResult(rule, title, PASS, names, detail)
@@ -232,10 +249,11 @@ def _describe(test: TestOutcome) -> str:
 
 def _skip_detail(skipped: Sequence[TestOutcome]) -> str:
     reasons = list(dict.fromkeys(t.detail for t in skipped))
+    reasons = [r for r in reasons if not any(o != r and o.startswith(r) for o in reasons)]  # keep the fuller
     return "; ".join(reasons) or "skipped"
 
 
-def format_text(report: KitReport, *, verbose: bool = False, width: int = 300) -> str:
+def format_text(report: KitReport, *, verbose: bool = False, width: int = 240) -> str:
     """One line per rule (ID first), a summary, and last ``conformance: N passed, M failed``.
 
     M counts FAIL and ERROR rules and run errors, so CI can parse the last line alone.
@@ -262,11 +280,17 @@ def format_text(report: KitReport, *, verbose: bool = False, width: int = 300) -
 
 
 def _one_line(text: str, width: int) -> str:
-    flat = (
-        re.sub(r"\s+", " ", text.replace("\nFalsifying example", " -- Falsifying example"))
-        .replace("( ", "(")
-        .replace(", )", ")")
-    )
+    """``text`` on one line; the message and the falsifying example are cut to ``width`` each."""
+    text, also_sep, also = text.partition("\nalso failed: ")
+    suffix = f"; also failed: {also}" if also_sep else ""
+    message, sep, example = text.partition("\nFalsifying example")
+    if not sep:
+        return _flat(text, width) + suffix
+    return f"{_flat(message, width)} -- {_flat(sep.strip() + example, width)}{suffix}"
+
+
+def _flat(text: str, width: int) -> str:
+    flat = re.sub(r"\s+", " ", text).replace("( ", "(").replace(", )", ")")
     return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import os
 import pathlib
+import re
 import tempfile
 import time
 import uuid
@@ -25,12 +27,14 @@ __all__ = [
     "build_test_class",
     "kit_rules",
     "pending_test_class",
+    "processes_by_default",
     "run_kit",
 ]
 
 DEFAULT_TEMPLATE = "{directory}/store"
 _PLUGIN = "conformance.pytest_plugin"
 _PLUGIN_ENTRY_POINT = "tracestore_conformance"  # pyproject's pytest11 name; blocked so -p loads it once
+_BARE_NAME = re.compile(r"[\w.-]*\{unique\}[\w.-]*")  # names an in-process store, e.g. "{unique}"
 _PENDING: Dict[str, Callable[[], Type[Any]]] = {}
 
 
@@ -48,6 +52,7 @@ def run_kit(
     rules: Optional[Sequence[str]] = None,
     distinct_results: Optional[bool] = None,
     ordered_results: Optional[bool] = None,
+    processes: Optional[bool] = None,
     progress: Optional[ProgressCallback] = None,
 ) -> KitReport:
     """Run the kit on a store class (or ``"pkg.mod:Class"``); see the README's conformance section.
@@ -55,6 +60,8 @@ def run_kit(
     Stores are built with the class's own ``make_store`` from ``connection_string``, a template
     where ``{directory}`` is a fresh temp dir and ``{unique}`` a fresh identifier for each store
     (default: the class's ``example_connection_string``, else ``DEFAULT_TEMPLATE``).
+    ``processes`` says whether other processes can open a store by its connection string
+    (the multi-process half of S11); default: ``processes_by_default``.
     ``rules`` restricts the run to the tests of those rule IDs. ``progress`` is called after
     each test with its outcome and the count ``(done, total)``. Raises
     ``tracestore.StoreConfigError`` for a bad path, ``ValueError`` for an unknown rule or profile.
@@ -79,13 +86,14 @@ def run_kit(
     ordered = (
         ordered_results if ordered_results is not None else getattr(store_class, "ordered_results", False)
     )
+    if processes is None:
+        processes = processes_by_default(store_class, template)
+    build = functools.partial(
+        build_test_class, store_class, template, declared, bool(distinct), bool(ordered), processes
+    )
     collector = ResultCollector(selected, progress)
     started = time.perf_counter()
-    exit_code, output = _run_pytest(
-        functools.partial(build_test_class, store_class, template, declared, bool(distinct), bool(ordered)),
-        profile,
-        collector,
-    )
+    exit_code, output = _run_pytest(build, profile, collector)
     duration = time.perf_counter() - started
     errors = list(collector.errors)
     if exit_code not in (
@@ -99,10 +107,28 @@ def run_kit(
     return KitReport(store_name, profile, template, duration, results, tests, errors)
 
 
+def processes_by_default(store_class: Type[Any], template: str) -> bool:
+    """Whether another process can open a store from ``template`` (S11 processes), unless told.
+
+    Not for a class that sets ``process_local = True``, nor for a bare-name template like
+    ``"{unique}"``, which names an in-process store; yes for anything else (a path, a DSN).
+    """
+    return not (getattr(store_class, "process_local", False) or _BARE_NAME.fullmatch(template))
+
+
 def build_test_class(
-    store_class: Type[Any], template: str, declared: Mapping[str, str], distinct: bool, ordered: bool
+    store_class: Type[Any],
+    template: str,
+    declared: Mapping[str, str],
+    distinct: bool,
+    ordered: bool,
+    processes: bool = True,
 ) -> Type[Any]:
-    """A ``CallTraceStoreTests`` subclass whose stores come from ``store_class.make_store(template)``."""
+    """A ``CallTraceStoreTests`` subclass whose stores come from ``store_class.make_store(template)``.
+
+    Without ``processes`` it has no ``connection_string`` hook, so the kit skips the
+    multi-process half of S11 (saying so).
+    """
     from conformance.mixin import CallTraceStoreTests
 
     strings = _ConnectionStrings(template)
@@ -116,15 +142,16 @@ def build_test_class(
     def connection_string(self: Any, directory: pathlib.Path) -> str:
         return strings.existing(directory)
 
-    namespace = {
+    namespace: Dict[str, Any] = {
         "make_store": make_store,
         "reopen_store": reopen_store,
-        "connection_string": connection_string,
         "distinct_results": distinct,
         "ordered_results": ordered,
         "declared_deviations": dict(declared),
         "__module__": __name__,
     }
+    if processes:
+        namespace["connection_string"] = connection_string
     return type("TestConformance", (CallTraceStoreTests,), namespace)
 
 
@@ -173,10 +200,13 @@ def _run_pytest(
         output = io.StringIO()
         _PENDING[token] = build_class
         previous_profile = profiles.current_name()
+        addopts = os.environ.pop("PYTEST_ADDOPTS", None)  # the caller's options are not the kit's
         try:
             with contextlib.redirect_stdout(output):
                 exit_code = pytest.main(args, plugins=[collector])
         finally:
+            if addopts is not None:
+                os.environ["PYTEST_ADDOPTS"] = addopts
             del _PENDING[token]
             profiles.select(previous_profile)  # the caller's session keeps its own profile
     return int(exit_code), output.getvalue()

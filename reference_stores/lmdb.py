@@ -48,16 +48,25 @@ may write at once (LMDB's writer lock; S11). See ``lmdb_env`` for fork safety.
 from __future__ import annotations
 
 import weakref
-from typing import Any, ClassVar, Iterable, List, Optional, Tuple
+from typing import Any, ClassVar, Iterable, Iterator, List, Optional, Tuple
 
 from reference_stores.lmdb_config import parse_connection_string
 from reference_stores.lmdb_env import SharedEnv, open_shared_env, release_shared_env
 from reference_stores.lmdb_keys import ID, text_bytes
 from reference_stores.lmdb_names import find_module_id
 from reference_stores.lmdb_read import RowDecoder, module_names, prefix_rows, recent_rows
+from reference_stores.lmdb_scan import stream_rows
 from reference_stores.lmdb_types import Dbs, Txn
 from reference_stores.lmdb_write import latest_distinct, size_hint, write_rows
-from tracestore import CallTraceStore, CallTraceThunk, TraceStoreError, check_limit, serialize_traces
+from reference_stores.rows import checked_rows
+from tracestore import (
+    CallTraceRow,
+    CallTraceStore,
+    CallTraceThunk,
+    TraceStoreError,
+    check_limit,
+    serialize_traces,
+)
 
 
 class LMDBStore(CallTraceStore):
@@ -99,7 +108,27 @@ class LMDBStore(CallTraceStore):
         return cls(open_shared_env(options, connection_string))
 
     def add(self, traces: Iterable[Any]) -> None:
-        rows = latest_distinct(list(serialize_traces(traces)))
+        self._store(list(serialize_traces(traces)))
+
+    def add_rows(self, rows: Iterable[Any]) -> None:
+        """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``).
+
+        Raises ``EncodeError``, storing nothing, for a row with a field of the wrong type.
+        """
+        self._store(checked_rows(rows))
+
+    def iter_rows(self) -> Iterator[CallTraceThunk]:
+        """Every stored row, oldest first across modules, streamed (``tracestore.copy.RowSource``).
+
+        Each is a ``CallTraceRow``, except a value damaged in storage, which comes as a
+        thunk whose ``to_trace`` raises ``MalformedRowError`` (as ``filter`` returns it,
+        S9).  See ``lmdb_scan`` for what a concurrent write does to the iteration.
+        """
+        return stream_rows(self._env)
+
+    def _store(self, encoded: List[CallTraceRow]) -> None:
+        """Store rows in one write transaction (all or nothing), each distinct row at its last place."""
+        rows = latest_distinct(encoded)
         if not rows:
             return
         shared = self._env()

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Any, ClassVar, Dict, Iterable, List, Optional
+from typing import Any, ClassVar, Dict, Iterable, Iterator, List, Optional
 
+from reference_stores.rows import checked_rows
 from tracestore import CallTraceRow, CallTraceStore, CallTraceThunk, check_limit, serialize_traces
 
 _PRIVATE_NAMES = ("", ":memory:")
 
 
 class _Traces:
-    """The rows of every module, each module's in recency order (oldest first)."""
+    """Every row in recency order (oldest first), and each module's rows in that order too."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.rows: Dict[CallTraceRow, None] = {}
         self.by_module: Dict[str, Dict[CallTraceRow, None]] = {}
 
 
@@ -52,13 +54,27 @@ class InMemoryStore(CallTraceStore):
         return cls(traces)
 
     def add(self, traces: Iterable[Any]) -> None:
-        rows = list(serialize_traces(traces))
+        self._store(list(serialize_traces(traces)))
+
+    def add_rows(self, rows: Iterable[Any]) -> None:
+        """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``)."""
+        self._store(checked_rows(rows))
+
+    def iter_rows(self) -> Iterator[CallTraceRow]:
+        """Every stored row, oldest first across modules (``tracestore.copy.RowSource``)."""
         with self._traces.lock:
-            by_module = self._traces.by_module
+            rows = list(self._traces.rows)
+        return iter(rows)
+
+    def _store(self, rows: List[CallTraceRow]) -> None:
+        with self._traces.lock:
+            everything, by_module = self._traces.rows, self._traces.by_module
             for row in rows:
                 recent = by_module.setdefault(row.module, {})
                 recent.pop(row, None)  # a trace added again moves to the most recent place
                 recent[row] = None
+                everything.pop(row, None)
+                everything[row] = None
 
     def filter(
         self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000

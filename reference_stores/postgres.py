@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from typing import Any, Callable, Iterable, List, Optional, TypeVar
+from typing import Any, Callable, Iterable, Iterator, List, Optional, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -14,6 +14,7 @@ from psycopg.rows import TupleRow
 from reference_stores.postgres_config import PostgresConfig, parse_connection_string
 from reference_stores.postgres_rows import escape, make_batch, unescape
 from reference_stores.postgres_sql import Statements, filter_query, statements
+from reference_stores.rows import checked_rows
 from tracestore import (
     CallTraceRow,
     CallTraceStore,
@@ -30,6 +31,7 @@ T = TypeVar("T")
 Connection = psycopg.Connection[TupleRow]
 _MAX_LIMIT = 2**63 - 1  # LIMIT is a bigint; no table holds more rows anyway
 _ROLLBACK_RETRIES = 3  # a deadlock or serialization failure aborts the whole batch: run it again
+STREAM_CHUNK = 2000  # rows per FETCH of iter_rows's server-side cursor
 
 
 class PostgresStore(CallTraceStore):
@@ -76,10 +78,30 @@ class PostgresStore(CallTraceStore):
         return cls(parse_connection_string(connection_string))
 
     def add(self, traces: Iterable[Any]) -> None:
-        batch = make_batch(serialize_traces(traces))
+        self._store("add", serialize_traces(traces))
+
+    def add_rows(self, rows: Iterable[Any]) -> None:
+        """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``).
+
+        Raises ``EncodeError``, storing nothing, for a row with a field of the wrong type.
+        """
+        self._store("add_rows", checked_rows(rows))
+
+    def iter_rows(self) -> Iterator[CallTraceRow]:
+        """Every stored row, oldest first across modules, streamed (``tracestore.copy.RowSource``).
+
+        One read-only transaction on a connection of its own, with a server-side cursor:
+        a consistent snapshot, ``STREAM_CHUNK`` rows per round trip, and this store's own
+        connection stays free meanwhile.  A lost connection raises ``TraceStoreError``.
+        """
+        return self._link.stream(self._sql.oldest_first, STREAM_CHUNK)
+
+    def _store(self, what: str, rows: Iterable[CallTraceRow]) -> None:
+        """Upsert rows in one statement (all or nothing), each distinct row at its last place."""
+        batch = make_batch(rows)
         if not batch.keys:
             return
-        self._link.run("add", lambda conn: conn.execute(self._sql.upsert, tuple(batch)))
+        self._link.run(what, lambda conn: conn.execute(self._sql.upsert, tuple(batch)))
 
     def filter(
         self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000
@@ -168,6 +190,39 @@ class _Link:
                     raise TraceStoreError(
                         f"PostgresStore {self._config.display!r}: {what} failed: {_message(exc)}"
                     ) from exc
+
+    def stream(self, query: Any, chunk: int) -> Iterator[CallTraceRow]:
+        """The rows ``query`` selects, through a server-side cursor on a connection of its own."""
+        if self._closed:
+            raise TraceStoreError(f"PostgresStore {self._config.display!r} is closed")
+        try:
+            conn = psycopg.connect(self._config.conninfo)
+        except psycopg.Error as exc:
+            raise TraceStoreError(
+                f"PostgresStore {self._config.display!r}: iter_rows cannot connect: {_message(exc)}"
+            ) from exc
+        try:
+            conn.read_only = True
+            with conn.cursor(name="tracestore_iter_rows") as cursor:
+                cursor.execute(query)
+                while True:
+                    found = cursor.fetchmany(chunk)
+                    for module, qualname, arg_types, return_type, yield_type in found:
+                        yield CallTraceRow(
+                            unescape(module),
+                            unescape(qualname),
+                            unescape(arg_types),
+                            None if return_type is None else unescape(return_type),
+                            None if yield_type is None else unescape(yield_type),
+                        )
+                    if len(found) < chunk:
+                        break
+        except psycopg.Error as exc:
+            raise TraceStoreError(
+                f"PostgresStore {self._config.display!r}: iter_rows failed: {_message(exc)}"
+            ) from exc
+        finally:
+            conn.close()
 
     def close(self) -> None:
         with self._lock:

@@ -39,6 +39,7 @@ class Statements(NamedTuple):
     # filter's queries by (kind, long module); see filter_query for their parameters.
     filters: Mapping[Tuple[str, bool], sql.Composed]
     modules: sql.Composed
+    oldest_first: sql.Composed  # every row, oldest first, for a server-side cursor (iter_rows)
 
 
 def advisory_lock_key(schema: str) -> int:
@@ -161,5 +162,9 @@ def statements(schema: str, table: str) -> Statements:
             SELECT DISTINCT t.module FROM m JOIN {table} AS t ON left(t.module, {k}) = m.k
             WHERE length(m.k) = {k}
             """
+        ),
+        # No index on seq alone: one sort, streamed by the cursor, beats keyset pages that each scan.
+        oldest_first=q(
+            "SELECT module, qualname, arg_types, return_type, yield_type FROM {table} ORDER BY seq"
         ),
     )

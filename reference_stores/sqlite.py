@@ -7,30 +7,35 @@ import logging
 import os
 import sqlite3
 import threading
-from typing import Any, Callable, ClassVar, Iterable, List, Optional, Tuple
+from typing import Any, Callable, ClassVar, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
+from reference_stores.rows import checked_rows
 from reference_stores.sqlite_config import SQLiteConfig, parse_connection_string
 from reference_stores.sqlite_plans import Match, newest_matching, pending_incoming
 from reference_stores.sqlite_rows import (
     IdCache,
     StaleCacheError,
+    has_surrogate,
     ingest_incoming,
     latest_distinct,
     unescape,
     write_rows,
 )
+from reference_stores.sqlite_scan import stream_rows
 from reference_stores.sqlite_schema import SEQ_BITS, Names, create_or_upgrade, is_current
 from reference_stores.sqlite_txn import connect, transaction
 from tracestore import (
     CallTraceRow,
     CallTraceStore,
     CallTraceThunk,
+    EncodeError,
     StoreConfigError,
     check_limit,
     serialize_traces,
 )
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _SIDE_FILES = ("", "-wal", "-shm", "-journal")
 _ABANDONED: List[sqlite3.Connection] = []  # connections inherited over fork(): never touched again
@@ -86,8 +91,36 @@ class SQLiteStore(CallTraceStore):
 
     def add(self, traces: Iterable[Any]) -> None:
         """Store every serializable trace in one transaction (all or nothing); S7, S13."""
+        self._store(serialize_traces(traces))
+
+    def add_rows(self, rows: Iterable[Any]) -> None:
+        """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``).
+
+        Raises ``EncodeError``, storing nothing, for a row with a field of the wrong type,
+        or with a lone surrogate in a JSON field (SQLite text is UTF-8).
+        """
+        checked = checked_rows(rows)
+        for index, row in enumerate(checked):
+            for name in ("arg_types", "return_type", "yield_type"):
+                text = getattr(row, name)
+                if text is not None and has_surrogate(text):
+                    raise EncodeError(
+                        f"add_rows: row {index} ({row.module}:{row.qualname}): field {name!r} holds a "
+                        "lone surrogate, which SQLite text cannot store"
+                    )
+        self._store(checked)
+
+    def iter_rows(self) -> Iterator[CallTraceRow]:
+        """Every stored row, oldest first across modules, streamed (``tracestore.copy.RowSource``).
+
+        See ``sqlite_scan`` for what a concurrent write does to the iteration.
+        """
+        return stream_rows(self._read, self._names)
+
+    def _store(self, encoded: Iterable[CallTraceRow]) -> None:
+        """Store rows in one transaction (all or nothing), each distinct row at its last place."""
         now = str(datetime.datetime.now())
-        rows = [(row, now) for row in latest_distinct(serialize_traces(traces))]
+        rows = [(row, now) for row in latest_distinct(encoded)]
         if not rows:
             return
         with self._lock:
@@ -144,6 +177,12 @@ class SQLiteStore(CallTraceStore):
                 return sorted({unescape(str(name)) for (name,) in rows})
 
             return transaction(conn, self._config.timeout, read, write=False)
+
+    def _read(self, body: Callable[[sqlite3.Connection], T]) -> T:
+        """``body(connection)`` in one read transaction, under the lock."""
+        with self._lock:
+            conn = self._connection()
+            return transaction(conn, self._config.timeout, lambda: body(conn), write=False)
 
     def close(self) -> None:
         """Close the connection; the store cannot be used afterwards."""

@@ -8,11 +8,13 @@
 * Each distinct trace is stored once, in the traces table, identified by a 128-bit BLAKE2b
   ``digest`` of its five stored fields (unique), and never moves or changes afterwards.
 * Recency lives in the small ``recent`` table, one row per trace: ``seq`` is
-  ``module_id << 40`` plus a counter that grows with every write to that module.  Adding
-  a stored trace again gives its ``recent`` row a new, highest ``seq`` (S6): a few dozen
-  bytes move, the trace itself does not.  A module's rows are the ``seq``
-  range of its id, newest last, so ``filter`` reads them newest first without sorting.
-  Trace ids are allocated the same way, so a module's traces sit together on disk.
+  ``module_id << 40`` plus a tick of the store's clock, a counter shared by every module
+  (kept in the meta table as ``clock``; a file without it starts past its newest tick),
+  so the low 40 bits order rows across modules too (``iter_rows``).  Adding a stored
+  trace again gives its ``recent`` row a new, highest ``seq`` (S6): a few dozen bytes
+  move, the trace itself does not.  A module's rows are the ``seq`` range of its id,
+  newest last, so ``filter`` reads them newest first without sorting.  Trace ids are
+  allocated per module from the same ranges, so a module's traces sit together on disk.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ import re
 import sqlite3
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from reference_stores.sqlite_schema import SEQ_BITS, Names
+from reference_stores.sqlite_schema import SEQ_BITS, Names, quote
 from tracestore import CallTraceRow, TraceStoreError
 
 logger = logging.getLogger(__name__)
 
 MAX_MODULE_ID = (1 << (63 - SEQ_BITS)) - 1
+CLOCK_KEY = "clock"  # the meta row holding the next tick
 INGEST_CHUNK = 20_000
 LOOKUP_CHUNK = 500  # digests per "IN (...)" query; under SQLite's oldest parameter limit (999)
 TRACE_CACHE_LIMIT = 50_000  # rows whose trace id this process remembers (a program's hot traces)
@@ -123,6 +126,7 @@ class _Writer:
     def __init__(self, conn: sqlite3.Connection, names: Names, known: IdCache, created: IdCache) -> None:
         self.conn, self.names, self.known, self.created = conn, names, known, created
         self.next_id: Dict[Tuple[str, int], int] = {}
+        self.tick: Optional[int] = None  # the clock's next tick, once read
 
     def write(self, rows: Sequence[Timed]) -> None:
         """Store ``rows`` (distinct, oldest first) and make each the newest of its module."""
@@ -163,6 +167,10 @@ class _Writer:
             else:
                 moved.append((seq, trace_id))
         self.conn.executemany(f"INSERT INTO {n.q_recent} (seq, trace_id, func_id) VALUES (?, ?, ?)", placed)
+        if self.tick is not None:
+            self.conn.execute(
+                f"INSERT OR REPLACE INTO {quote(n.meta)} (name, value) VALUES (?, ?)", (CLOCK_KEY, self.tick)
+            )
         if not moved:
             return
         cursor = self.conn.executemany(f"UPDATE {n.q_recent} SET seq = ? WHERE trace_id = ?", moved)
@@ -232,22 +240,40 @@ class _Writer:
                 self.next_id[("r", module_id)] = low if newest is None else int(newest) + 1
 
     def _allocate(self, kind: str, module_id: int) -> int:
-        """The next trace id ("t") or recency number ("r") of a module."""
+        """The next trace id ("t") or recency number ("r", from the clock) of a module."""
         key = (kind, module_id)
+        low, high = module_range(module_id)
         value = self.next_id.get(key)
         if value is None:
             table, column = (self.names.q_traces, "id") if kind == "t" else (self.names.q_recent, "seq")
-            low, high = module_range(module_id)
             (newest,) = self.conn.execute(
                 f"SELECT max({column}) FROM {table} WHERE {column} >= ? AND {column} < ?", (low, high)
             ).fetchone()
             value = low if newest is None else int(newest) + 1
-            if value >= high - (1 << 32):  # keep room for the rest of this transaction
-                raise TraceStoreError(
-                    f"the {column} counter of a module in {self.names.table!r} is exhausted"
-                )
+        if kind == "r":  # past the module's newest seq and the clock, whichever is later
+            value = max(value, low + self._tick())
+            self.tick = value - low + 1
+        if value >= high - (1 << 32):  # keep room for the rest of this transaction
+            what = "trace id" if kind == "t" else "recency clock"
+            raise TraceStoreError(f"the {what} of a module in {self.names.table!r} is exhausted")
         self.next_id[key] = value + 1
         return value
+
+    def _tick(self) -> int:
+        """The clock's next tick: from the meta table, else past the newest tick of any module."""
+        if self.tick is None:
+            n = self.names
+            found = self.conn.execute(f"SELECT value FROM {quote(n.meta)} WHERE name = ?", (CLOCK_KEY,))
+            row = found.fetchone()
+            if row is not None and isinstance(row[0], int):
+                self.tick = row[0]
+            else:
+                (newest,) = self.conn.execute(
+                    f"SELECT max((SELECT max(seq) FROM {n.q_recent} WHERE seq >= (m.id << {SEQ_BITS}) "
+                    f"AND seq < ((m.id + 1) << {SEQ_BITS})) - (m.id << {SEQ_BITS})) FROM {n.q_modules} AS m"
+                ).fetchone()
+                self.tick = 0 if newest is None else int(newest) + 1
+        return self.tick
 
 
 def write_rows(

@@ -16,7 +16,7 @@ import pytest
 
 from conformance.cli import main
 from conformance.report import DECLARED, ERROR, FAIL, NOT_CHECKED, PASS
-from conformance.runner import build_test_class, kit_rules, run_kit
+from conformance.runner import build_test_class, kit_rules, processes_by_default, run_kit
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MEMORY = "reference_stores.memory:InMemoryStore"
@@ -127,6 +127,33 @@ def test_the_template_is_fresh_per_store_and_the_same_on_reopen(tmp_path: pathli
     assert re.fullmatch(re.escape(f"{first}/db?schema=ts_") + r"[0-9a-f]{12}", one)
     assert two.startswith(f"{second}/db?schema=ts_") and two[-12:] != one[-12:]
     assert reopened == one == tests.connection_string(first)
+
+
+class _ProcessLocalStore(_RecordingStore):
+    process_local: ClassVar[bool] = True
+
+
+@pytest.mark.parametrize(
+    ("store_class", "template", "expected"),
+    [
+        (_RecordingStore, "{unique}", False),
+        (_RecordingStore, "mem-{unique}.x", False),
+        (_RecordingStore, "{directory}/traces.sqlite3", True),
+        (_RecordingStore, "postgresql://127.0.0.1:5432/test?options=-csearch_path%3Dts_{unique}", True),
+        (_ProcessLocalStore, "{directory}/store", False),
+    ],
+)
+def test_writer_processes_are_used_unless_the_store_lives_in_this_process(
+    store_class: Any, template: str, expected: bool
+) -> None:
+    assert processes_by_default(store_class, template) is expected
+
+
+def test_without_processes_the_kit_gets_no_connection_string_hook() -> None:
+    with_hook = build_test_class(_RecordingStore, "{unique}", {}, True, False, processes=True)
+    without = build_test_class(_RecordingStore, "{unique}", {}, True, False, processes=False)
+    assert with_hook().has_hook("connection_string") and not without().has_hook("connection_string")
+    assert without().has_hook("reopen_store")
 
 
 def test_run_kit_takes_a_class_and_reports_every_rule() -> None:

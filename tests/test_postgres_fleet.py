@@ -11,9 +11,8 @@ from typing import Any, Callable, Iterator, List, Tuple
 import pytest
 
 from reference_stores.postgres import PostgresStore
-from tests.support import reliability
 from tests.support.postgres import SchemaFactory, admin_connect, require_server, with_params
-from tests.support.reliability import concurrent_writers, missing_writer_traces
+from tests.support.reliability import concurrent_writers, kill_during_add, missing_writer_traces
 from tests.support.workload import distinct_traces, production_workload
 from tracestore import CallTraceRow, TraceStoreError
 
@@ -117,21 +116,14 @@ def wait_for_statements_to_end(application_name: str, timeout: float = 60) -> No
     raise AssertionError(f"backends of {application_name} still busy after {timeout} s")
 
 
-def test_kill_9_during_add_is_all_or_nothing(schemas: SchemaFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kill_9_during_add_is_all_or_nothing(schemas: SchemaFactory) -> None:
     """A writer process killed by SIGKILL inside add: its statement commits or rolls back whole."""
     schema = schemas.new_name()
     application_name = f"{schema}_kill9"
     url = with_params(schemas.connection_string(schema), application_name=application_name)
     # The harness checks right after the kill; a server store must first let the orphaned
-    # statement finish. TODO: use a public "settle" hook of tests.support.reliability once it has one.
-    check_round = reliability._check_round
-
-    def settled_check_round(*args: Any, **kwargs: Any) -> Any:
-        wait_for_statements_to_end(application_name)
-        return check_round(*args, **kwargs)
-
-    monkeypatch.setattr(reliability, "_check_round", settled_check_round)
-    report = reliability.kill_during_add(SPEC, url)
+    # statement finish.
+    report = kill_during_add(SPEC, url, settle=lambda: wait_for_statements_to_end(application_name))
     assert report.problems == [], report.problems
     assert len(report.rounds) == 3, report.rounds
 

@@ -58,9 +58,10 @@ def test_setup_errors_are_errors_not_passes() -> None:
 
 def test_all_skipped_is_skipped_with_the_reason_and_partial_skips_are_reported() -> None:
     tests = [outcome("test_S5_a", "S5", result="skipped", detail="needs reopen_store")]
+    tests += [outcome("test_S5_b", "S5", result="skipped", detail="needs reopen_store (for S10)")]
     tests += [outcome("test_S3_a", "S3"), outcome("test_S3_b", "S3", result="skipped", detail="no threads")]
     results = rule_results(TITLES, tests, {})
-    assert (results["S5"].status, results["S5"].detail) == (SKIPPED, "needs reopen_store")
+    assert (results["S5"].status, results["S5"].detail) == (SKIPPED, "needs reopen_store (for S10)")
     assert results["S3"].status == PASS and "no threads" in results["S3"].detail
 
 
@@ -118,6 +119,7 @@ def test_failure_summary_keeps_the_assertion_and_the_falsifying_example_only() -
         "AssertionError: filter('m', 'foo') returned Foo.bar\nassert 1 == 0\n"
         "Falsifying example: test_S3_prefix(\n    self=<m.T object at 0x7f>,\n    prefix='foo',\n"
         "    n=0,  # or any other generated value\n)\n"
+        "Explanation:\n    These lines were always and only run by failing examples:\n        /m.py:9\n"
     )
     summary = failure_summary(failed_report(_Longrepr(message, "traceback...")))
     assert summary.splitlines() == [
@@ -134,6 +136,33 @@ def test_failure_summary_finds_examples_inside_exception_groups() -> None:
     summary = failure_summary(failed_report(_Longrepr("ExceptionGroup: 2 distinct failures", text)))
     assert "ExceptionGroup: 2 distinct failures" in summary
     assert "Falsifying example: test_x(" in summary and "k=1," in summary
+
+
+def test_failure_summary_cuts_tracebacks_and_pytest_introspection() -> None:
+    message = (
+        "AssertionError: S11: 1 writer thread(s) raised:\nthread t0: Traceback (most recent call last):\n"
+        '  File "w.py", line 3, in work\n    store.add(traces)\nsqlite3.ProgrammingError: wrong thread\n'
+        "assert not ['thread t0: ...']\n"
+    )
+    summary = failure_summary(failed_report(_Longrepr(message, "traceback...")))
+    assert summary.splitlines() == [
+        "AssertionError: S11: 1 writer thread(s) raised:",
+        "thread t0: sqlite3.ProgrammingError: wrong thread",
+    ]
+
+
+def test_a_failure_with_a_falsifying_example_is_shown_first_and_the_others_named() -> None:
+    tests = [
+        outcome("test_S3_a", "S3", result="failed", detail="AssertionError: plain"),
+        outcome("test_S3_b", "S3", result="failed", detail="AssertionError: x\nFalsifying example: b(p=1)"),
+    ]
+    detail = rule_results(TITLES, tests, {})["S3"].detail
+    assert detail.startswith("test_S3_b: AssertionError: x\nFalsifying example: b(p=1)")
+    assert detail.endswith("\nalso failed: test_S3_a")
+    line = format_text(report_with(tests), width=30).splitlines()[1]
+    assert line.endswith(
+        "(test_S3_b: AssertionError: x -- Falsifying example: b(p=1); also failed: test_S3_a)"
+    ), line
 
 
 def report_with(results_tests: List[TestOutcome], errors: Optional[List[str]] = None) -> KitReport:

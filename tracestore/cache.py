@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Dict, Generic, Hashable, NamedTuple, Optional, Tuple, TypeVar
+from typing import Callable, Dict, Generic, Hashable, NamedTuple, Optional, TypeVar
 
 V = TypeVar("V")
 
@@ -25,26 +25,27 @@ class BoundedCache(Generic[V]):
         if maxsize < 1:
             raise ValueError(f"maxsize must be at least 1, not {maxsize}")
         self.maxsize = maxsize
-        self._entries: Dict[Hashable, Tuple[object, V]] = {}
-
-    def get(self, key: Hashable) -> Optional[V]:
-        entry = self._entries.get(key)
-        return None if entry is None else entry[1]
+        self._values: Dict[Hashable, V] = {}
+        self._keepalive: Dict[Hashable, object] = {}
+        self.get: Callable[[Hashable], Optional[V]] = self._values.get
+        """The cached value for ``key``, or ``None`` (a bound ``dict.get``: this is the hot path)."""
 
     def put(self, key: Hashable, keepalive: object, value: V) -> None:
-        if len(self._entries) >= self.maxsize:
-            self._entries.clear()
-        self._entries[key] = (keepalive, value)
+        if len(self._values) >= self.maxsize:
+            self.clear()
+        self._keepalive[key] = keepalive
+        self._values[key] = value
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._values.clear()
+        self._keepalive.clear()
 
     def stats(self) -> CacheStats:
         """Entries held, and the bytes of keys and values (not of the kept-alive objects)."""
-        entries = list(self._entries.items())
-        size = sys.getsizeof(self._entries)
-        for key, (_, value) in entries:
-            size += _deep_size(key) + _deep_size(value) + sys.getsizeof((None, None))
+        entries = list(self._values.items())
+        size = sys.getsizeof(self._values) + sys.getsizeof(self._keepalive)
+        for key, value in entries:
+            size += _deep_size(key) + _deep_size(value)
         return CacheStats(len(entries), size)
 
 

@@ -177,15 +177,16 @@ def _literal_from(values: Any) -> Any:
 
 _TYPE_JSON: BoundedCache[str] = BoundedCache(8192)
 _ARGS_JSON: BoundedCache[str] = BoundedCache(16384)
+_cached_type_json = _TYPE_JSON.get
+_cached_args_json = _ARGS_JSON.get
 
 
 def type_to_json(typ: Any) -> str:
     """``typ`` as MonkeyType's JSON text; cached by identity."""
-    key = id(typ)
-    cached = _TYPE_JSON.get(key)
+    cached = _cached_type_json(id(typ))
     if cached is None:
         cached = json.dumps(type_to_dict(typ), sort_keys=True)
-        _TYPE_JSON.put(key, typ, cached)
+        _TYPE_JSON.put(id(typ), typ, cached)
     return cached
 
 
@@ -199,7 +200,7 @@ def arg_types_to_json(arg_types: Dict[str, Any]) -> str:
     if not isinstance(arg_types, dict):
         raise EncodeError(f"arg_types must be a dict, not {type(arg_types).__name__}")
     key = (tuple(arg_types), tuple(map(id, arg_types.values())))
-    cached = _ARGS_JSON.get(key)
+    cached = _cached_args_json(key)
     if cached is None:
         names = sorted(arg_types)  # raises TypeError on mixed key types, as json.dumps does
         if not all(isinstance(name, str) for name in names):
@@ -266,15 +267,15 @@ class CallTraceRow(CallTraceThunk):
         """Encode ``trace``; raises ``EncodeError`` (or the error a broken type raises)."""
         func = trace.func
         module, qualname = func.__module__, func.__qualname__
-        if not isinstance(module, str) or not isinstance(qualname, str):
+        if module.__class__ is not str or qualname.__class__ is not str:
             raise EncodeError(f"{func!r} has no string __module__ and __qualname__")
         return_type, yield_type = trace.return_type, trace.yield_type
         return cls(
             module,
             qualname,
             arg_types_to_json(trace.arg_types),
-            None if return_type is None else type_to_json(return_type),
-            None if yield_type is None else type_to_json(yield_type),
+            None if return_type is None else _cached_type_json(id(return_type)) or type_to_json(return_type),
+            None if yield_type is None else _cached_type_json(id(yield_type)) or type_to_json(yield_type),
         )
 
     def to_trace(self) -> CallTrace:
