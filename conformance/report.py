@@ -155,12 +155,18 @@ def _skip_reason(report: pytest.TestReport) -> str:
 _NOISE = re.compile(r"^\s*(self=<.*>,?|You can reproduce this example.*|@reproduce_failure\(.*\)|$)")
 
 
+#: Hypothesis's heading of a minimal failing example: "Falsifying example" in older releases,
+#: "Failing test case" since. The report always says "Falsifying example".
+_EXAMPLE_HEADING = re.compile(r"Falsifying example|Failing test case")
+
+
 def failure_summary(report: pytest.TestReport) -> str:
     """The assertion message and Hypothesis's falsifying example, without traceback noise."""
     crash = getattr(report.longrepr, "reprcrash", None)
-    message = str(getattr(crash, "message", "") or "")
+    message = _EXAMPLE_HEADING.sub("Falsifying example", str(getattr(crash, "message", "") or ""))
     if "Falsifying example" not in message:
-        lines = [re.sub(r"^(?:E |\s*\|)\s?", "", line) for line in report.longreprtext.splitlines()]
+        text = _EXAMPLE_HEADING.sub("Falsifying example", report.longreprtext)
+        lines = [re.sub(r"^(?:E |\s*\|)\s?", "", line) for line in text.splitlines()]
         start = next((i for i, line in enumerate(lines) if "Falsifying example" in line), None)
         if start is not None:
             message = "\n".join([message, *lines[start:]]) if message else "\n".join(lines[start:])

@@ -131,6 +131,18 @@ def test_failure_summary_keeps_the_assertion_and_the_falsifying_example_only() -
     ]
 
 
+def test_failure_summary_reads_newer_hypothesis_failing_test_case_heading() -> None:
+    message = "AssertionError: S3: wrong\nFailing test case: check(\n    prefix='x',\n)\nDraw 1 (limit): 3\n"
+    summary = failure_summary(failed_report(_Longrepr(message, "traceback...")))
+    assert summary.splitlines() == [
+        "AssertionError: S3: wrong",
+        "Falsifying example: check(",
+        "    prefix='x',",
+        ")",
+        "Draw 1 (limit): 3",
+    ]
+
+
 def test_failure_summary_finds_examples_inside_exception_groups() -> None:
     text = "  | E   AssertionError: one\n  | Falsifying example: test_x(\n  |     k=1,\n  | )\n"
     summary = failure_summary(failed_report(_Longrepr("ExceptionGroup: 2 distinct failures", text)))
