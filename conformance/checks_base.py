@@ -129,13 +129,18 @@ class KitBase(Generic[StoreT]):
 
     def bad_connection_strings(self, directory: Path) -> Sequence[str]:
         """Default: ``connection_string`` with ``directory`` swapped for the regular file
-        ``directory / "not-a-directory"``, when it contains ``directory``; else none."""
+        ``directory / "not-a-directory"``, and, when the kit planted a foreign file where the
+        store would live, ``connection_string(directory)`` itself; none unless it contains
+        ``directory``."""
         if not self.has_hook("connection_string"):
             return []
         good = self.connection_string(directory)
         if str(directory) not in good:
             return []
-        return [good.replace(str(directory), str(directory / NOT_A_DIRECTORY), 1)]
+        bad = [good.replace(str(directory), str(directory / NOT_A_DIRECTORY), 1)]
+        if any(str(path) in good for path in directory.iterdir() if path.name != NOT_A_DIRECTORY):
+            bad.append(good)
+        return bad
 
     # -- plumbing --------------------------------------------------------------
 
@@ -194,3 +199,6 @@ class KitBase(Generic[StoreT]):
 
 NOT_A_DIRECTORY = "not-a-directory"
 """Name of the regular file the S14 check creates; paths beneath it cannot name a store."""
+
+FOREIGN_CONTENT = b"This file belongs to another program; it is not a trace store.\n" * 64
+"""What the S14 check writes where a store would live: no store may take it, or change it."""

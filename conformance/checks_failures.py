@@ -84,24 +84,40 @@ class _Vanishing:
 class FailureChecks(KitBase[StoreT]):
     # -- S7 / E4 -----------------------------------------------------------------
 
+    def _add_mixed(self, factory: pytest.TempPathFactory, traces: List[Any], rule: str) -> Set[RowKey]:
+        """Add ``traces`` in one call; check each bad one was logged once at ERROR with its
+        traceback (E4, and S7 through it); return the keys the store then holds for the good ones."""
+        bad = sum(1 for t in traces if not _is_good(t))
+        good_modules = {t.func.__module__ for t in traces if _is_good(t)}
+        handler = _ErrorRecords()
+        root = logging.getLogger()
+        with self.fresh_store(factory) as session:
+            root.addHandler(handler)
+            try:
+                session.store.add(iter(traces))
+            finally:
+                root.removeHandler(handler)
+            stored = {key for module in good_modules for key in session.keys(module)}
+        assert len(handler.records) == bad, (
+            f"{rule}: {bad} unserializable trace(s) must give {bad} ERROR record(s) with a traceback, "
+            f"not {len(handler.records)}: {[r.getMessage() for r in handler.records]}"
+        )
+        return stored
+
     @pytest.mark.rule("S7")
     def test_S7_add_skips_unserializable_traces(self, tmp_path_factory: pytest.TempPathFactory) -> None:
-        """S7: add with unserializable traces among good ones stores every good one and does not raise."""
+        """S7: add with unserializable traces among good ones stores every good one, logs each bad
+        one as E4 says, and does not raise."""
 
         @self.hypothesis_settings()
         @given(traces=cs.mixed_traces(_GOOD_TRACES))
         def check(traces: List[Any]) -> None:
-            good = [t for t in traces if _is_good(t)]
-            with self.fresh_store(tmp_path_factory) as session:
-                session.store.add(iter(traces))
-                for module in {t.func.__module__ for t in good}:
-                    got: Set[RowKey] = set(session.keys(module))
-                    missing = [trace_key(t) for t in good if t.func.__module__ == module]
-                    missing = [k for k in missing if k not in got]
-                    assert not missing, (
-                        f"S7: serializable traces added next to unserializable ones were lost: "
-                        f"{[describe(k) for k in missing]}"
-                    )
+            stored = self._add_mixed(tmp_path_factory, traces, "S7")
+            missing = [trace_key(t) for t in traces if _is_good(t) and trace_key(t) not in stored]
+            assert not missing, (
+                f"S7: serializable traces added next to unserializable ones were lost: "
+                f"{[describe(k) for k in missing]}"
+            )
 
         check()
 
@@ -112,19 +128,7 @@ class FailureChecks(KitBase[StoreT]):
         @self.hypothesis_settings()
         @given(traces=cs.mixed_traces(_GOOD_TRACES))
         def check(traces: List[Any]) -> None:
-            bad = sum(1 for t in traces if not _is_good(t))
-            handler = _ErrorRecords()
-            root = logging.getLogger()
-            with self.fresh_store(tmp_path_factory) as session:
-                root.addHandler(handler)
-                try:
-                    session.store.add(traces)
-                finally:
-                    root.removeHandler(handler)
-            assert len(handler.records) == bad, (
-                f"E4: {bad} unserializable trace(s) must give {bad} ERROR record(s) with a traceback, "
-                f"not {len(handler.records)}: {[r.getMessage() for r in handler.records]}"
-            )
+            self._add_mixed(tmp_path_factory, traces, "E4")
 
         check()
 

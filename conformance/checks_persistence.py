@@ -9,7 +9,14 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 from hypothesis import given
 
-from conformance.checks_base import NOT_A_DIRECTORY, KitBase, StoreSession, StoreT, close_store
+from conformance.checks_base import (
+    FOREIGN_CONTENT,
+    NOT_A_DIRECTORY,
+    KitBase,
+    StoreSession,
+    StoreT,
+    close_store,
+)
 from conformance.checks_recency import HISTORIES, PREFIXES
 from conformance.model import HistoryModel, RowKey, describe
 from tracestore import CallTrace
@@ -87,8 +94,11 @@ class PersistenceChecks(KitBase[StoreT]):
         """Try each bad connection string: ``(string, directory, error, tree before, tree after)``."""
         with self.fresh_store(tmp_path_factory) as session:
             store_class: Any = type(session.store)
+            homes = self._store_homes(session.directory)
         directory = tmp_path_factory.mktemp("bad", numbered=True)
         (directory / NOT_A_DIRECTORY).write_text("a regular file, so no store can live beneath it\n")
+        for name in homes:
+            (directory / name).write_bytes(FOREIGN_CONTENT)
         bad_strings = list(self.bad_connection_strings(directory))
         if not bad_strings:
             pytest.skip(
@@ -108,6 +118,14 @@ class PersistenceChecks(KitBase[StoreT]):
                 close_store(made)
             attempts.append((bad, directory, error, before, _tree(directory)))
         return attempts
+
+    def _store_homes(self, directory: Path) -> List[str]:
+        """The entries a new store made in ``directory`` that its connection string names (its
+        file or directory), where S14 plants a foreign file; none without ``connection_string``."""
+        if not self.has_hook("connection_string"):
+            return []
+        good = self.connection_string(directory)
+        return sorted(path.name for path in directory.iterdir() if str(path) in good)
 
     @pytest.mark.rule("S14")
     def test_S14_bad_connection_string_error_names_it(self, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 import pytest
 from hypothesis import given
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from conformance import strategies as cs
 from conformance.checks_base import KitBase, StoreSession, StoreT
 from conformance.model import RowKey
-from conformance.sample_functions import module_function
+from conformance.sample_functions import generator_function, module_function
 from conformance.strategies.synthetic import REGISTRY
 from tracestore import CallTrace
 
@@ -123,21 +123,56 @@ class QueryChecks(KitBase[StoreT]):
         """S4: filter returns min(limit, number of matching traces) results."""
 
         @self.hypothesis_settings()
-        @given(count=st.integers(1, 25), limits=st.lists(st.integers(0, 30), min_size=1, max_size=5))
-        def check(count: int, limits: List[int]) -> None:
+        @given(
+            count=st.integers(1, 25),
+            repeated=st.integers(0, 5),
+            limits=st.lists(st.integers(0, 30), min_size=1, max_size=5),
+        )
+        def check(count: int, repeated: int, limits: List[int]) -> None:
             module = module_function.__module__
+            traces = [_trace(module_function, f"a{i}") for i in range(count)]
+            # Re-added traces are one result each (S6), or one more each where duplicates are kept.
+            matching = count if self.distinct_results else count + min(repeated, count)
             with self.fresh_store(tmp_path_factory) as session:
-                session.store.add([_trace(module_function, f"a{i}") for i in range(count)])
-                for limit in [*limits, count, count - 1, count + 1]:
-                    if limit < 0:
-                        continue
-                    got = len(session.store.filter(module, None, limit))
-                    assert got == min(limit, count), (
-                        f"S4: filter({module!r}, None, {limit}) with {count} matching traces "
-                        f"returned {got} results, not {min(limit, count)}"
-                    )
+                session.store.add(traces)
+                session.store.add(traces[:repeated])
+                for limit in [*limits, matching, matching - 1, matching + 1]:
+                    if limit >= 0:
+                        self._check_count(session, module, None, limit, matching)
 
         check()
+
+    @pytest.mark.rule("S4")
+    def test_S4_limit_counts_only_prefix_matches(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        """S4: with a prefix, the limit counts the matching traces only, not the module's others."""
+
+        @self.hypothesis_settings()
+        @given(
+            matching=st.integers(1, 12),
+            others=st.integers(1, 12),
+            limits=st.lists(st.integers(1, 30), min_size=1, max_size=5),
+        )
+        def check(matching: int, others: int, limits: List[int]) -> None:
+            module = module_function.__module__
+            with self.fresh_store(tmp_path_factory) as session:
+                # Newest first, the module's traces alternate between matching and not.
+                for i in range(max(matching, others)):
+                    batch = [_trace(generator_function, f"g{i}")] if i < others else []
+                    batch += [_trace(module_function, f"m{i}")] if i < matching else []
+                    session.store.add(batch)
+                for limit in [*limits, matching, matching + 1]:
+                    self._check_count(session, module, "module_", limit, matching)
+
+        check()
+
+    def _check_count(
+        self, session: StoreSession[StoreT], module: str, prefix: Optional[str], limit: int, matching: int
+    ) -> None:
+        got = len(session.store.filter(module, prefix, limit))
+        assert got == min(limit, matching), (
+            f"S4: filter({module!r}, {prefix!r}, {limit}) with {matching} matching traces "
+            f"returned {got} results, not {min(limit, matching)}"
+        )
 
     @pytest.mark.rule("S4")
     def test_S4_limit_zero_gives_empty(self, tmp_path_factory: pytest.TempPathFactory) -> None:

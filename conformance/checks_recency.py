@@ -102,23 +102,6 @@ class RecencyChecks(KitBase[StoreT]):
         for order in (traces, traces[::-1]):
             self._check_ladder(tmp_path_factory, order, one_call=True, rule="S5")
 
-    @pytest.mark.rule("S5")
-    def test_S5_readded_trace_counts_at_latest_position(
-        self, tmp_path_factory: pytest.TempPathFactory
-    ) -> None:
-        """S5: a trace added again is as recent as its latest add (never its first)."""
-        first, *rest = ladder(4)
-        for history in ([[first], *[[t] for t in rest], [first]], [[first, *rest], [first]]):
-            self._check_history(tmp_path_factory, history, "S5")
-            with self.fresh_store(tmp_path_factory) as session:
-                for batch in history:
-                    session.store.add(batch)
-                got = session.keys(module_function.__module__, None, 1)
-                assert not got or trace_key(first) in got, (  # an empty answer is S4's business
-                    f"S5: the trace added last was added before too; filter(..., limit=1) must return it, "
-                    f"not {[describe(k) for k in got]}"
-                )
-
     # -- S6 ----------------------------------------------------------------------
 
     @pytest.mark.rule("S6")
@@ -145,6 +128,23 @@ class RecencyChecks(KitBase[StoreT]):
                 f"S6: a trace added 5 times must come back {expected} time(s) "
                 f"(distinct_results={self.distinct_results}), not {len(got)}"
             )
+
+    @pytest.mark.rule("S6")
+    def test_S6_readded_trace_counts_at_latest_position(
+        self, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        """S6: a trace added again is as recent as its latest add (never its first)."""
+        first, *rest = ladder(4)
+        for history in ([[first], *[[t] for t in rest], [first]], [[first, *rest], [first]]):
+            self._check_history(tmp_path_factory, history, "S6")
+            with self.fresh_store(tmp_path_factory) as session:
+                for batch in history:
+                    session.store.add(batch)
+                got = session.keys(module_function.__module__, None, 1)
+                assert not got or trace_key(first) in got, (  # an empty answer is S4's business
+                    f"S6: the trace added last was added before too; filter(..., limit=1) must return it, "
+                    f"not {[describe(k) for k in got]}"
+                )
 
     # -- S15 ---------------------------------------------------------------------
 

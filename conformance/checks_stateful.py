@@ -17,8 +17,7 @@ class StatefulChecks(KitBase[StoreT]):
     def _run_machine(self, factory: pytest.TempPathFactory, rule: str, reopens: bool = False) -> None:
         checks = frozenset() if reopens else frozenset({rule})
         machine = machine_for(self, factory, checks, reopens=reopens)
-        # hypothesis leaves this function unannotated
-        run_state_machine_as_test(machine, settings=self.hypothesis_settings(stateful=True))  # type: ignore[no-untyped-call]
+        run_state_machine_as_test(machine, settings=self.hypothesis_settings(stateful=True))
 
     @pytest.mark.rule("S4")
     def test_S4_stateful_model(self, tmp_path_factory: pytest.TempPathFactory) -> None:

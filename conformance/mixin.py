@@ -59,9 +59,12 @@ class CallTraceStoreTests(
 
     ``bad_connection_strings(self, directory: pathlib.Path) -> Sequence[str]`` -- optional.
         Connection strings that cannot name a store, for S14. The kit first creates a
-        regular file ``directory / "not-a-directory"``; the default returns
-        ``connection_string(directory)`` with ``directory`` replaced by that file's path,
-        when it contains ``directory``, else nothing (and S14 is skipped, saying so).
+        regular file ``directory / "not-a-directory"``, and a regular file of foreign
+        text under the name of each file or directory that a new store makes and its
+        connection string names. The default returns ``connection_string(directory)``
+        with ``directory`` replaced by that first file's path, and, where a foreign file
+        was planted, ``connection_string(directory)`` itself; nothing when the string does
+        not contain ``directory`` (and S14 is skipped, saying so).
 
     ``distinct_results: ClassVar[bool] = True``
         S6: ``True`` when the store never returns two equal rows (a trace added again

@@ -44,7 +44,8 @@ def _canonical(d: Any) -> Any:
     return out
 
 
-def _type_key(typ: Any) -> str:
+def type_key(typ: Any) -> str:
+    """A type's part of a :data:`RowKey`: equal types, equal keys (``""`` for ``None``)."""
     return "" if typ is None else json.dumps(_canonical(type_to_dict(typ)), sort_keys=True)
 
 
@@ -56,8 +57,8 @@ def trace_key(trace: Any) -> RowKey:
         func.__module__,
         func.__qualname__,
         json.dumps(arg_types, sort_keys=True),
-        _type_key(trace.return_type),
-        _type_key(trace.yield_type),
+        type_key(trace.return_type),
+        type_key(trace.yield_type),
     )
 
 

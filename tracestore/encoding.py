@@ -298,9 +298,8 @@ class CallTraceRow(CallTraceThunk):
         return (self.module, self.qualname, self.arg_types, self.return_type, self.yield_type)
 
     def __eq__(self, other: object) -> bool:
-        try:
-            other_fields = tuple(getattr(other, name) for name in _ROW_FIELDS)
-        except AttributeError:
+        other_fields = row_fields(other)
+        if other_fields is None:
             return NotImplemented
         return self.as_tuple() == other_fields
 
@@ -309,6 +308,14 @@ class CallTraceRow(CallTraceThunk):
 
     def __repr__(self) -> str:
         return "CallTraceRow({!r}, {!r}, {!r}, {!r}, {!r})".format(*self.as_tuple())
+
+
+def row_fields(thunk: Any) -> Optional[Tuple[Any, ...]]:
+    """The five row fields of ``thunk`` when it has them all (any class's row), else ``None``."""
+    try:
+        return tuple(getattr(thunk, name) for name in _ROW_FIELDS)
+    except AttributeError:
+        return None
 
 
 def _optional_type(text: Optional[str]) -> Any:
