@@ -94,14 +94,16 @@ class PostgresStore(CallTraceStore):
         a consistent snapshot, ``STREAM_CHUNK`` rows per round trip, and this store's own
         connection stays free meanwhile.  A lost connection raises ``TraceStoreError``.
         """
-        return self._link.stream(self._sql.oldest_first, STREAM_CHUNK)
+        # A generator here, so that it keeps the store (whose finalizer closes the link) alive.
+        yield from self._link.stream(self._sql.oldest_first, STREAM_CHUNK)
 
     def _store(self, what: str, rows: Iterable[CallTraceRow]) -> None:
         """Upsert rows in one statement (all or nothing), each distinct row at its last place."""
         batch = make_batch(rows)
         if not batch.keys:
             return
-        self._link.run(what, lambda conn: conn.execute(self._sql.upsert, tuple(batch)))
+        # Never prepared: psycopg prepares a statement on its 5th run in a separate round trip.
+        self._link.run(what, lambda conn: conn.execute(self._sql.upsert, tuple(batch), prepare=False))
 
     def filter(
         self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000

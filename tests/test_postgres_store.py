@@ -379,6 +379,14 @@ def test_S11_threads(store: PostgresStore) -> None:
     assert len(store.filter("m", limit=10_000)) == 4 * 10 * 20
 
 
+def test_iter_rows_of_a_store_no_one_holds(schemas: SchemaFactory) -> None:
+    """The rows stream even when only the iterator refers to the store (no "is closed")."""
+    url = schemas.connection_string()
+    with PostgresStore.make_store(url) as made:
+        made.add([trace("m", f"f{i}") for i in range(5)])
+    assert [row.qualname for row in PostgresStore.make_store(url).iter_rows()] == [f"f{i}" for i in range(5)]
+
+
 def test_closed_store_says_so(schemas: SchemaFactory) -> None:
     made = PostgresStore.make_store(schemas.connection_string())
     made.close()
@@ -407,6 +415,24 @@ def test_filter_plans_use_the_indexes(store: PostgresStore, schemas: SchemaFacto
         assert "Index" in prefixed and "Seq Scan" not in prefixed, prefixed
         modules = plan(sql.modules, None)
         assert "Seq Scan" not in modules, modules
+
+
+def test_each_add_is_one_round_trip(store: PostgresStore, tmp_path: Path) -> None:
+    """One Sync message per add, also past psycopg's prepare threshold (its 5th run of a query)."""
+    trace_file = tmp_path / "libpq.trace"
+    syncs = []
+    with trace_file.open("w") as out:
+        pgconn = store._link.run("trace", lambda conn: conn.pgconn)
+        pgconn.trace(out.fileno())
+        try:
+            for batch in range(8):
+                store.add([trace("m", f"f{batch}_{i}") for i in range(100)])
+                out.flush()
+                syncs.append(trace_file.read_text().count("\tSync"))
+        finally:
+            pgconn.untrace()
+    assert syncs == list(range(1, 9))
+    assert len(store.filter("m", limit=10_000)) == 800
 
 
 # -- recovery --------------------------------------------------------------------------------
@@ -458,7 +484,8 @@ class TestPostgresConformance(CallTraceStoreTests[PostgresStore]):
     ordered_results = True
 
     @pytest.fixture(autouse=True, scope="class")
-    def _postgres_server(self) -> Iterator[None]:
+    @classmethod
+    def _postgres_server(cls) -> Iterator[None]:
         require_server()
         yield
         KIT_SCHEMAS.drop_all()
