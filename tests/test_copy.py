@@ -358,6 +358,27 @@ def test_a_sources_iter_rows_is_used_and_keeps_the_order_across_modules() -> Non
     assert report.modules == len(expected_history(batches))
 
 
+def test_a_streamed_copy_reports_progress_to_the_end() -> None:
+    batches = workload_batches()
+    src = StreamingStore()
+    for batch in batches:
+        src.add(batch)
+    rows, modules = len(list(src.iter_rows())), len(expected_history(batches))
+    seen: List[Any] = []
+    copy_traces(src, CountingStore(), batch_size=100, progress=seen.append)
+    assert seen, "a copy shorter than a second still reports where it ended"
+    last = seen[-1]
+    assert (last.modules_done, last.modules_total, last.copied, last.failed) == (modules, None, rows, 0)
+    err = io.StringIO()
+    src_name, dst_name = f"src-{uuid.uuid4().hex}", f"dst-{uuid.uuid4().hex}"
+    named = InMemoryStore.make_store(src_name)  # has iter_rows; alive while the command runs
+    for batch in batches:
+        named.add(batch)
+    assert main(["copy", f"memory={src_name}", f"memory={dst_name}"], stderr=err) == 0
+    last_line = f"tracestore copy: {modules}/? modules, {rows:,} traces copied, 0 failed to decode"
+    assert last_line in err.getvalue()
+
+
 class RowSinkStore(InMemoryStore):
     """A destination with the optional add_rows() extension."""
 

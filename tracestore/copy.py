@@ -151,7 +151,7 @@ def copy_traces(
     copier = _Copier(dst, progress)
     if _has(src, "iter_rows"):
         copier.copy_batches(_batches(cast(RowSource, src).iter_rows(), batch_size))
-        copier.modules_done = len(copier.modules_seen)
+        copier.report_progress(force=True)
     else:
         try:
             modules = list(src.list_modules())
@@ -215,6 +215,8 @@ class _Copier:
 
     def report_progress(self, force: bool) -> None:
         now = time.perf_counter()
+        if self.modules_total is None:  # streaming: modules are known only as their rows arrive
+            self.modules_done = len(self.modules_seen)
         if self.progress is not None and (force or now - self.last_report >= 1.0):
             self.last_report = now
             self.progress(
