@@ -578,7 +578,7 @@ class TestSQLiteConformance(CallTraceStoreTests[SQLiteStore]):
 
     def bad_connection_strings(self, directory: pathlib.Path) -> Sequence[str]:
         return [
-            str(directory / "not-a-directory" / "traces.sqlite3"),
+            *super().bad_connection_strings(directory),  # beneath a regular file; a foreign file
             str(directory / "missing" / "traces.sqlite3"),
             str(directory),
             str(directory / "traces.sqlite3?table=no-such-name"),
