@@ -16,7 +16,7 @@ from monkeytype.db.base import CallTraceStore as MonkeyTypeCallTraceStore
 from monkeytype.db.sqlite import SQLiteStore as MonkeyTypeSQLiteStore
 
 from reference_stores.memory import InMemoryStore
-from tests.support.postgres import SchemaFactory, require_server
+from tests.support.postgres import SchemaFactory, require_server, run_schemas
 from tests.support.workload import production_workload
 from tests.test_interop_e2e import delete_retired_function, monkeytype, monkeytype_backend, sample_copy
 from tracestore import CallTraceRow, CallTraceStore, CallTraceThunk, DecodeError, StoreConfigError
@@ -521,12 +521,7 @@ FILE_STORES = ["sqlite", "lmdb", "postgres"]
 
 @pytest.fixture(scope="module")
 def schemas() -> Iterator[SchemaFactory]:
-    factory = SchemaFactory("copy")
-    yield factory
-    try:
-        factory.drop_all()
-    except Exception:  # no server: nothing was made
-        pass
+    yield from run_schemas("copy", required=False)
 
 
 def connection_for(alias: str, directory: pathlib.Path, schemas: SchemaFactory) -> str:

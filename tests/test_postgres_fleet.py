@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator, List, Tuple
 import pytest
 
 from reference_stores.postgres import PostgresStore
-from tests.support.postgres import SchemaFactory, admin_connect, require_server, with_params
+from tests.support.postgres import SchemaFactory, admin_connect, run_schemas, with_params
 from tests.support.reliability import concurrent_writers, kill_during_add, missing_writer_traces
 from tests.support.workload import distinct_traces, production_workload
 from tracestore import CallTraceRow, TraceStoreError
@@ -25,10 +25,7 @@ HOT_BATCH = 200
 
 @pytest.fixture(scope="module")
 def schemas() -> Iterator[SchemaFactory]:
-    require_server()
-    factory = SchemaFactory("fleet")
-    yield factory
-    factory.drop_all()
+    yield from run_schemas("fleet")
 
 
 def table_rows(schema: str, table: str = "call_traces") -> List[Tuple[Any, ...]]:

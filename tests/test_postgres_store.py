@@ -22,6 +22,7 @@ from tests.support.postgres import (
     SchemaFactory,
     admin_connect,
     require_server,
+    run_schemas,
     server_dsn,
     with_params,
 )
@@ -30,10 +31,7 @@ from tracestore import CallTrace, CallTraceRow, CallTraceThunk, StoreConfigError
 
 @pytest.fixture(scope="module")
 def schemas() -> Iterator[SchemaFactory]:
-    require_server()
-    factory = SchemaFactory("store")
-    yield factory
-    factory.drop_all()
+    yield from run_schemas("store")
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from monkeytype.encoding import CallTraceRow as MonkeyTypeCallTraceRow
 import reference_stores.lmdb_scan
 import reference_stores.postgres
 import reference_stores.sqlite_scan
-from tests.support.postgres import SchemaFactory, require_server
+from tests.support.postgres import SchemaFactory, require_server, run_schemas
 from tests.support.workload import production_workload
 from tracestore import CallTraceRow, EncodeError
 from tracestore.__main__ import main
@@ -52,12 +52,7 @@ GHOST = CallTraceRow(  # its module, function and return type exist nowhere
 
 @pytest.fixture(scope="module")
 def schemas() -> Iterator[SchemaFactory]:
-    factory = SchemaFactory("rowcopy")
-    yield factory
-    try:
-        factory.drop_all()
-    except Exception:  # no server: nothing was made
-        pass
+    yield from run_schemas("rowcopy", required=False)
 
 
 @pytest.fixture(autouse=True)

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
-import os
 import shutil
 import subprocess
 import sys

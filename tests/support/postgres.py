@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import psycopg
 import pytest
@@ -89,3 +89,17 @@ class SchemaFactory:
                         sql.SQL(", ").join(map(sql.Identifier, chunk))
                     )
                 )
+
+
+def run_schemas(label: str, *, required: bool = True) -> Iterator[SchemaFactory]:
+    """The body of a module-scoped fixture: fresh schema names, all dropped afterwards.
+
+    ``required``: skip (under CI, fail) when no server answers; else tests without a
+    server may run, and there is nothing to drop.
+    """
+    if required:
+        require_server()
+    factory = SchemaFactory(label)
+    yield factory
+    if required or server_problem() is None:
+        factory.drop_all()
