@@ -127,6 +127,9 @@ class KitBase(Generic[StoreT]):
     def connection_string(self, directory: Path) -> str:
         raise NotImplementedError(f"{type(self).__qualname__} does not define connection_string")
 
+    def remove_store(self, directory: Path) -> None:
+        """Default: nothing; the kit deletes ``directory`` itself."""
+
     def bad_connection_strings(self, directory: Path) -> Sequence[str]:
         """Default: ``connection_string`` with ``directory`` swapped for the regular file
         ``directory / "not-a-directory"``, and, when the kit planted a foreign file where the
@@ -166,6 +169,7 @@ class KitBase(Generic[StoreT]):
         finally:
             if session is not None:
                 session.close()
+                self.remove_store(directory)
             shutil.rmtree(directory, ignore_errors=True)
 
     def hypothesis_settings(self, stateful: bool = False, **overrides: Any) -> hypothesis.settings:

@@ -57,6 +57,10 @@ class CallTraceStoreTests(
         class must be importable by ``__module__``/``__qualname__``) and the default bad
         strings of S14.
 
+    ``remove_store(self, directory: pathlib.Path) -> None`` -- optional.
+        Delete what ``make_store(directory)`` made outside ``directory`` (a schema or
+        table on a server). Called after each example, once its stores are closed.
+
     ``bad_connection_strings(self, directory: pathlib.Path) -> Sequence[str]`` -- optional.
         Connection strings that cannot name a store, for S14. The kit first creates a
         regular file ``directory / "not-a-directory"``, and a regular file of foreign

@@ -127,7 +127,8 @@ def build_test_class(
     """A ``CallTraceStoreTests`` subclass whose stores come from ``store_class.make_store(template)``.
 
     Without ``processes`` it has no ``connection_string`` hook, so the kit skips the
-    multi-process half of S11 (saying so).
+    multi-process half of S11 (saying so). Where the class has a ``drop_store(connection_string)``
+    classmethod (``PostgresStore``), each store is dropped once its example is done.
     """
     from conformance.mixin import CallTraceStoreTests
 
@@ -142,6 +143,11 @@ def build_test_class(
     def connection_string(self: Any, directory: pathlib.Path) -> str:
         return strings.existing(directory)
 
+    def remove_store(self: Any, directory: pathlib.Path) -> None:
+        made = strings.by_directory.pop(str(directory), None)
+        if made is not None:
+            store_class.drop_store(made)
+
     namespace: Dict[str, Any] = {
         "make_store": make_store,
         "reopen_store": reopen_store,
@@ -152,6 +158,8 @@ def build_test_class(
     }
     if processes:
         namespace["connection_string"] = connection_string
+    if callable(getattr(store_class, "drop_store", None)):
+        namespace["remove_store"] = remove_store
     return type("TestConformance", (CallTraceStoreTests,), namespace)
 
 

@@ -77,6 +77,23 @@ class PostgresStore(CallTraceStore):
     def make_store(cls, connection_string: str) -> PostgresStore:
         return cls(parse_connection_string(connection_string))
 
+    @classmethod
+    def drop_store(cls, connection_string: str) -> None:
+        """Delete the store the string names: its table, and its schema if that is then empty
+        (never ``public``). The kit's runner calls it for each store it made."""
+        config = parse_connection_string(connection_string)
+        statements_ = statements(config.schema, config.table)
+        try:
+            with psycopg.connect(config.conninfo, autocommit=True) as conn:
+                conn.execute(statements_.drop_table)
+                if config.schema != "public":
+                    try:
+                        conn.execute(statements_.drop_schema)
+                    except pg_errors.DependentObjectsStillExist:
+                        pass  # other tables live there: the schema is not this store's alone
+        except psycopg.Error as exc:
+            raise TraceStoreError(f"PostgresStore {config.display!r}: drop failed: {_message(exc)}") from exc
+
     def add(self, traces: Iterable[Any]) -> None:
         self._store("add", serialize_traces(traces))
 

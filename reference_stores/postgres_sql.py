@@ -40,6 +40,8 @@ class Statements(NamedTuple):
     filters: Mapping[Tuple[str, bool], sql.Composed]
     modules: sql.Composed
     oldest_first: sql.Composed  # every row, oldest first, for a server-side cursor (iter_rows)
+    drop_table: sql.Composed  # the table, with its sequence and indexes (drop_store)
+    drop_schema: sql.Composed  # the schema, only while it is empty (drop_store)
 
 
 def advisory_lock_key(schema: str) -> int:
@@ -146,6 +148,8 @@ def statements(schema: str, table: str) -> Statements:
             """
         ),
         filters=filters,
+        drop_table=q("DROP TABLE IF EXISTS {table}"),
+        drop_schema=q("DROP SCHEMA IF EXISTS {schema} RESTRICT"),
         # A loose index scan: one index probe per distinct module, not a pass over every row.
         # Only modules of K characters or more need their full names looked up.
         modules=q(

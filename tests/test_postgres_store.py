@@ -13,6 +13,8 @@ import psycopg
 import pytest
 
 from conformance import CallTraceStoreTests
+from conformance.report import format_text
+from conformance.runner import run_kit
 from reference_stores.postgres import PostgresStore
 from reference_stores.postgres_config import mask_password, parse_connection_string
 from reference_stores.postgres_rows import escape, prefix_upper_bound, unescape
@@ -186,6 +188,38 @@ def test_creation_is_idempotent_and_tables_share_a_schema(schemas: SchemaFactory
         one.add([CallTrace(local_function, {"a": int}, str)])
         assert len(again.filter(__name__)) == 1
         assert two.filter(__name__) == []
+
+
+def _schema_tables(schema: str) -> List[str]:
+    with admin_connect() as conn:
+        rows = conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY 1",
+            (schema,),
+        ).fetchall()
+    return [name for (name,) in rows]
+
+
+def test_drop_store_removes_its_table_then_its_emptied_schema(schemas: SchemaFactory) -> None:
+    schema = schemas.new_name()
+    urls = [with_params(schemas.connection_string(schema), tracestore_table=t) for t in ("one", "two")]
+    for url in urls:
+        with PostgresStore.make_store(url) as made:
+            made.add([CallTrace(local_function, {"a": int}, str)])
+    PostgresStore.drop_store(urls[0])
+    assert _schema_tables(schema) == ["two"]
+    with PostgresStore.make_store(urls[1]) as kept:
+        assert len(kept.filter(__name__)) == 1
+    PostgresStore.drop_store(urls[1])
+    assert schema not in schemas.existing()
+    PostgresStore.drop_store(urls[1])  # dropping what is gone is no error
+
+
+def test_the_kit_runner_drops_every_store_it_made(schemas: SchemaFactory) -> None:
+    template = with_params(server_dsn(), tracestore_schema=schemas.prefix + "kit_{unique}")
+    report = run_kit(PostgresStore, connection_string=template, profile="dev", rules=["S1", "S10", "S14"])
+    assert report.ok, format_text(report, verbose=True)
+    assert [name for name in schemas.existing() if "kit_" in name] == []
 
 
 # -- semantics -----------------------------------------------------------------------------------
@@ -501,6 +535,9 @@ class TestPostgresConformance(CallTraceStoreTests[PostgresStore]):
 
     def reopen_store(self, store: PostgresStore, directory: Path) -> PostgresStore:
         return PostgresStore.make_store(self.connection_string(directory))
+
+    def remove_store(self, directory: Path) -> None:
+        PostgresStore.drop_store(self.connection_string(directory))
 
     def bad_connection_strings(self, directory: Path) -> Sequence[str]:
         good = self.connection_string(directory)
