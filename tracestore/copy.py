@@ -42,7 +42,7 @@ from typing import (
     cast,
 )
 
-from tracestore.encoding import CallTraceRow, arg_types_from_json, type_from_json
+from tracestore.encoding import CallTraceRow, arg_types_from_json, row_fields, type_from_json
 from tracestore.errors import DecodeError, MalformedRowError
 from tracestore.loading import StoreLike
 from tracestore.lookup import get_func_in_module
@@ -63,7 +63,6 @@ ALL = 2**31 - 1
 """The ``limit`` that asks ``filter`` for every trace of a module."""
 DEFAULT_BATCH_SIZE = 5000
 FAILURES_KEPT = 20
-_ROW_FIELDS = ("module", "qualname", "arg_types", "return_type", "yield_type")
 
 
 class RowSource(Protocol):
@@ -201,8 +200,9 @@ class _Copier:
         """What ``dst`` gets: the row itself (``add_rows``) or its decoded trace; ``None`` on failure."""
         module, qualname = _where(thunk)
         self.modules_seen.add(module)
-        if self.rows_sink and _is_row(thunk):
-            return CallTraceRow(*_row_fields(thunk))
+        fields = row_fields(thunk) if self.rows_sink else None
+        if fields is not None:
+            return CallTraceRow(*fields)
         try:
             if type(thunk) is CallTraceRow:
                 return self.decoder.decode(thunk)
@@ -307,17 +307,8 @@ def _up_to_date(dst: Any, module: str, thunks: Sequence[Any]) -> bool:
 
 
 def _same_row(left: Any, right: Any) -> bool:
-    if type(left) is CallTraceRow and type(right) is CallTraceRow:
-        return left.as_tuple() == right.as_tuple()
-    return _is_row(left) and _is_row(right) and _row_fields(left) == _row_fields(right)
-
-
-def _is_row(thunk: Any) -> bool:
-    return type(thunk) is CallTraceRow or all(hasattr(thunk, name) for name in _ROW_FIELDS)
-
-
-def _row_fields(thunk: Any) -> Tuple[Any, ...]:
-    return tuple(getattr(thunk, name) for name in _ROW_FIELDS)
+    fields = row_fields(left)
+    return fields is not None and fields == row_fields(right)
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[List[Any]]:
