@@ -23,7 +23,6 @@ from typing import (
     List,
     Mapping,
     Optional,
-    Protocol,
     Sequence,
     TypeVar,
 )
@@ -34,26 +33,9 @@ import pytest
 from conformance import profiles
 from conformance.model import RowKey, trace_key
 from conformance.rules import MARKER, RULES
+from tracestore.loading import StoreLike, ThunkLike
 
 __all__ = ["KitBase", "StoreLike", "StoreSession", "StoreT", "ThunkLike", "close_store", "decode_keys"]
-
-
-class ThunkLike(Protocol):
-    """What ``filter`` returns items of: anything with ``to_trace()``."""
-
-    def to_trace(self) -> Any: ...
-
-
-class StoreLike(Protocol):
-    """The store interface the kit uses: MonkeyType's ``CallTraceStore`` methods, structurally."""
-
-    def add(self, traces: Iterable[Any]) -> None: ...
-
-    def filter(
-        self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000
-    ) -> Sequence[ThunkLike]: ...
-
-    def list_modules(self) -> List[str]: ...
 
 
 StoreT = TypeVar("StoreT", bound=StoreLike)

@@ -9,7 +9,7 @@ import os
 import pathlib
 import tempfile
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import lmdb
 import pytest
@@ -21,38 +21,15 @@ from reference_stores.lmdb import LMDBStore
 from reference_stores.lmdb_config import DEFAULT_MAP_SIZE, LMDBOptions, parse_connection_string
 from reference_stores.lmdb_keys import NAME_KEY_MAX, text_bytes
 from reference_stores.memory import InMemoryStore
+from tests.support.rows import func_named, trace, tuples
 from tests.support.workload import distinct_traces
 from tracestore import (
     CallTrace,
     CallTraceRow,
-    CallTraceThunk,
     MalformedRowError,
     StoreConfigError,
     TraceStoreError,
 )
-
-RowTuple = Tuple[str, str, str, Optional[str], Optional[str]]
-
-
-def func_named(module: str, qualname: str) -> Callable[..., Any]:
-    """A function that claims any module and qualname (its rows need not decode)."""
-
-    def func() -> None:
-        pass
-
-    func.__module__ = module
-    func.__qualname__ = qualname
-    return func
-
-
-def trace(module: str, qualname: str, arg: type = int, ret: Optional[type] = None) -> CallTrace:
-    return CallTrace(func_named(module, qualname), {"x": arg}, ret)
-
-
-def tuples(found: Sequence[CallTraceThunk]) -> List[RowTuple]:
-    rows = [row for row in found if isinstance(row, CallTraceRow)]
-    assert len(rows) == len(found), f"not all rows: {found!r}"
-    return [row.as_tuple() for row in rows]
 
 
 @pytest.fixture

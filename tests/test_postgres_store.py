@@ -7,7 +7,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Sequence
 
 import psycopg
 import pytest
@@ -28,6 +28,7 @@ from tests.support.postgres import (
     server_dsn,
     with_params,
 )
+from tests.support.rows import func_named, trace
 from tracestore import CallTrace, CallTraceRow, CallTraceThunk, StoreConfigError, TraceStoreError
 
 
@@ -40,21 +41,6 @@ def schemas() -> Iterator[SchemaFactory]:
 def store(schemas: SchemaFactory) -> Iterator[PostgresStore]:
     with PostgresStore.make_store(schemas.connection_string()) as made:
         yield made
-
-
-def func_named(module: str, qualname: str) -> Callable[..., Any]:
-    """A function that claims any module and qualname (its rows need not decode)."""
-
-    def func() -> None:
-        pass
-
-    func.__module__ = module
-    func.__qualname__ = qualname
-    return func
-
-
-def trace(module: str, qualname: str, arg: type = int, ret: Optional[type] = None) -> CallTrace:
-    return CallTrace(func_named(module, qualname), {"x": arg}, ret)
 
 
 def as_rows(found: List[CallTraceThunk]) -> List[CallTraceRow]:

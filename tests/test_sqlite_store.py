@@ -26,38 +26,11 @@ from reference_stores.sqlite import SQLiteStore
 from reference_stores.sqlite_config import parse_connection_string
 from reference_stores.sqlite_rows import escape, unescape
 from reference_stores.sqlite_schema import SCHEMA_VERSION
+from tests.support.rows import func_named, rows, trace, tuples
 from tests.support.workload import TYPES, distinct_traces, functions, production_workload
-from tracestore import CallTrace, CallTraceRow, CallTraceThunk, StoreConfigError
+from tracestore import CallTrace, CallTraceRow, StoreConfigError
 
-RowTuple = Tuple[Any, ...]
 TABLE = "monkeytype_call_traces"
-
-
-def tuples(found: Sequence[CallTraceThunk]) -> List[RowTuple]:
-    rows = [row for row in found if isinstance(row, CallTraceRow)]
-    assert len(rows) == len(found), f"not all rows: {found!r}"
-    return [row.as_tuple() for row in rows]
-
-
-def tuples_rows(found: Sequence[CallTraceThunk]) -> List[CallTraceRow]:
-    rows = [row for row in found if isinstance(row, CallTraceRow)]
-    assert len(rows) == len(found), f"not all rows: {found!r}"
-    return rows
-
-
-def func_named(module: str, qualname: str) -> Callable[..., Any]:
-    """A function that claims any module and qualname (its rows need not decode)."""
-
-    def func() -> None:
-        pass
-
-    func.__module__ = module
-    func.__qualname__ = qualname
-    return func
-
-
-def trace(module: str, qualname: str, arg: Any = int, ret: Any = None) -> CallTrace:
-    return CallTrace(func_named(module, qualname), {"x": arg}, ret)
 
 
 @pytest.fixture
@@ -94,8 +67,8 @@ def test_table_parameter_names_the_table_and_tables_are_independent(path: str) -
     other = SQLiteStore.make_store(path + "?table=other_traces&timeout=5&synchronous=full")
     default.add([trace("m", "f")])
     other.add([trace("m", "g")])
-    assert [r.qualname for r in tuples_rows(default.filter("m"))] == ["f"]
-    assert [r.qualname for r in tuples_rows(other.filter("m"))] == ["g"]
+    assert [r.qualname for r in rows(default.filter("m"))] == ["f"]
+    assert [r.qualname for r in rows(other.filter("m"))] == ["g"]
     kinds = dict(
         sql(path, "SELECT name, type FROM sqlite_master WHERE name IN (?, ?)", (TABLE, "other_traces"))
     )
@@ -466,9 +439,9 @@ def test_a_re_added_trace_moves_to_the_front(store: SQLiteStore) -> None:
     a, b, c = (trace("m", q) for q in "abc")
     store.add([a, b, c])
     store.add([a])
-    assert [r.qualname for r in tuples_rows(store.filter("m"))] == ["a", "c", "b"]
+    assert [r.qualname for r in rows(store.filter("m"))] == ["a", "c", "b"]
     store.add([b, c, b])
-    assert [r.qualname for r in tuples_rows(store.filter("m"))] == ["b", "c", "a"]
+    assert [r.qualname for r in rows(store.filter("m"))] == ["b", "c", "a"]
 
 
 def test_an_add_whose_iterable_fails_stores_nothing(store: SQLiteStore) -> None:
@@ -492,7 +465,7 @@ def test_an_add_that_fails_in_sqlite_stores_nothing(path: str, store: SQLiteStor
     conn.close()
     with pytest.raises(sqlite3.IntegrityError, match="refused"):
         store.add([trace("m", "b"), trace("m", "a", str)])
-    assert [r.qualname for r in tuples_rows(store.filter("m"))] == ["a"]
+    assert [r.qualname for r in rows(store.filter("m"))] == ["a"]
 
 
 @pytest.mark.parametrize("tables", [("recent",), ("recent", "traces")])
@@ -557,7 +530,7 @@ def test_a_forked_child_opens_its_own_connection(path: str, store: SQLiteStore) 
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-    assert [r.qualname for r in tuples_rows(store.filter("m"))] == ["child", "parent"]
+    assert [r.qualname for r in rows(store.filter("m"))] == ["child", "parent"]
 
 
 # -- the conformance kit ------------------------------------------------------------------------
