@@ -60,13 +60,12 @@ from reference_stores.lmdb_types import Dbs, Txn
 from reference_stores.lmdb_write import latest_distinct, size_hint, write_rows
 from reference_stores.rows import checked_rows
 from tracestore import (
-    CallTraceRow,
     CallTraceStore,
     CallTraceThunk,
     TraceStoreError,
     check_limit,
-    serialize_traces,
 )
+from tracestore.encoding import RowTuple, serialize_tuples
 
 
 class LMDBStore(CallTraceStore):
@@ -108,14 +107,14 @@ class LMDBStore(CallTraceStore):
         return cls(open_shared_env(options, connection_string))
 
     def add(self, traces: Iterable[Any]) -> None:
-        self._store(list(serialize_traces(traces)))
+        self._store(list(serialize_tuples(traces)))
 
     def add_rows(self, rows: Iterable[Any]) -> None:
         """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``).
 
         Raises ``EncodeError``, storing nothing, for a row with a field of the wrong type.
         """
-        self._store(checked_rows(rows))
+        self._store([row.as_tuple() for row in checked_rows(rows)])
 
     def iter_rows(self) -> Iterator[CallTraceThunk]:
         """Every stored row, oldest first across modules, streamed (``tracestore.copy.RowSource``).
@@ -126,7 +125,7 @@ class LMDBStore(CallTraceStore):
         """
         return stream_rows(self._env)
 
-    def _store(self, encoded: List[CallTraceRow]) -> None:
+    def _store(self, encoded: List[RowTuple]) -> None:
         """Store rows in one write transaction (all or nothing), each distinct row at its last place."""
         rows = latest_distinct(encoded)
         if not rows:

@@ -12,16 +12,15 @@ from typing import List, Sequence
 from reference_stores.lmdb_keys import ID, ID_SIZE, NONE_ID, ROW_IDS, SEQ, RowKeys, RowTuple
 from reference_stores.lmdb_names import Interner, NameCache
 from reference_stores.lmdb_types import Dbs, Txn
-from tracestore import CallTraceRow
 
 SEQ_KEY = b"seq"
 # Rough bytes one row takes in the map (three entries with their keys, headers and page slack).
 _ROW_BYTES = 200
 
 
-def latest_distinct(rows: Sequence[CallTraceRow]) -> List[RowTuple]:
-    """The distinct rows of a batch as tuples, ordered by their last occurrence."""
-    latest = list(dict.fromkeys([row.as_tuple() for row in reversed(rows)]))
+def latest_distinct(rows: Sequence[RowTuple]) -> List[RowTuple]:
+    """The distinct rows of a batch, ordered by their last occurrence."""
+    latest = list(dict.fromkeys(reversed(rows)))
     latest.reverse()
     return latest
 

@@ -31,8 +31,8 @@ from tracestore import (
     EncodeError,
     StoreConfigError,
     check_limit,
-    serialize_traces,
 )
+from tracestore.encoding import RowTuple, serialize_tuples
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,7 +91,7 @@ class SQLiteStore(CallTraceStore):
 
     def add(self, traces: Iterable[Any]) -> None:
         """Store every serializable trace in one transaction (all or nothing); S7, S13."""
-        self._store(serialize_traces(traces))
+        self._store(serialize_tuples(traces))
 
     def add_rows(self, rows: Iterable[Any]) -> None:
         """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``).
@@ -108,7 +108,7 @@ class SQLiteStore(CallTraceStore):
                         f"add_rows: row {index} ({row.module}:{row.qualname}): field {name!r} holds a "
                         "lone surrogate, which SQLite text cannot store"
                     )
-        self._store(checked)
+        self._store(map(CallTraceRow.as_tuple, checked))
 
     def iter_rows(self) -> Iterator[CallTraceRow]:
         """Every stored row, oldest first across modules, streamed (``tracestore.copy.RowSource``).
@@ -117,7 +117,7 @@ class SQLiteStore(CallTraceStore):
         """
         return stream_rows(self._read, self._names)
 
-    def _store(self, encoded: Iterable[CallTraceRow]) -> None:
+    def _store(self, encoded: Iterable[RowTuple]) -> None:
         """Store rows in one transaction (all or nothing), each distinct row at its last place."""
         now = str(datetime.datetime.now())
         rows = [(row, now) for row in latest_distinct(encoded)]
