@@ -4,18 +4,19 @@ Run: ``python -m tests.benchmarks.bench_postgres [--quick]`` (or ``nox -s bench`
 server of ``TRACESTORE_PG_DSN`` (default ``postgresql://postgres@127.0.0.1:5432/test``).
 
 * add: the production-like workload, in tracer-sized batches and as one batch, into a fresh
-  store per round; PostgresStore, our SQLiteStore (raw ``sqlite3`` inserts while it is
-  missing) and MonkeyType's SQLiteStore alternate.
-* filter(limit=2000): at 100,000 and 1,000,000 stored distinct traces (bulk-loaded: COPY for
-  PostgreSQL), against MonkeyType's SQLiteStore (and ours) holding the same rows.
+  store per round; PostgresStore, our SQLiteStore and MonkeyType's SQLiteStore alternate.
+* filter(limit=2000): at 100,000 and 1,000,000 stored distinct traces
+  (``tests.support.workload.filter_corpus``; bulk-loaded: COPY for PostgreSQL), against our
+  SQLiteStore and MonkeyType's holding the same rows.
+
+Every figure's last two columns are ratios to our SQLiteStore and to MonkeyType's store,
+measured in this run (>1: faster).
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
-import importlib
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -27,21 +28,15 @@ from psycopg import sql
 
 from reference_stores.postgres import PostgresStore
 from reference_stores.postgres_rows import make_batch
-from tests.benchmarks.common import parse_args, print_table, timed
+from reference_stores.sqlite import SQLiteStore
+from tests.benchmarks.common import FILTER_QUERIES, parse_args, print_table, timed
 from tests.support.postgres import SchemaFactory, admin_connect, require_server
-from tests.support.workload import distinct_traces, module_names, production_workload
+from tests.support.workload import FILTER_MODULE, filter_corpus, production_workload
 from tracestore import CallTraceRow, serialize_traces
 
 Store = Any  # each contender's own store class
-FilterCall = Tuple[str, Optional[str]]
-
-
-def _our_sqlite_class() -> Optional[Any]:
-    """``reference_stores.sqlite.SQLiteStore`` once it exists (written concurrently), else ``None``."""
-    try:
-        return importlib.import_module("reference_stores.sqlite").SQLiteStore
-    except ImportError:
-        return None
+MONKEYTYPE = "MonkeyType SQLiteStore"
+SQLITE = "tracestore SQLiteStore"
 
 
 class Contender:
@@ -58,24 +53,6 @@ class Contender:
         self.bulk_load = bulk_load  # None: not in the filter benchmark
 
 
-class RawSQLite:
-    """The floor for SQLite: plain ``executemany`` of encoded rows into an unindexed table."""
-
-    def __init__(self, path: str) -> None:
-        self.conn = sqlite3.connect(path)
-        self.conn.execute(
-            "CREATE TABLE traces (module TEXT, qualname TEXT, arg_types TEXT, return_type TEXT,"
-            " yield_type TEXT)"
-        )
-
-    def add(self, traces: List[Any]) -> None:
-        with self.conn:
-            self.conn.executemany(
-                "INSERT INTO traces VALUES (?, ?, ?, ?, ?)",
-                [row.as_tuple() for row in serialize_traces(traces)],
-            )
-
-
 def contenders(schemas: SchemaFactory, directory: Path) -> List[Contender]:
     counter = iter(range(1_000_000))
 
@@ -89,16 +66,10 @@ def contenders(schemas: SchemaFactory, directory: Path) -> List[Contender]:
             _copy_into_postgres,
         )
     ]
-    ours = _our_sqlite_class()
-    if ours is not None:
-        found.append(
-            Contender("tracestore SQLiteStore", lambda: ours.make_store(path("ours")), _add_in_chunks)
-        )
-    else:
-        found.append(Contender("raw sqlite3 executemany", lambda: RawSQLite(path("raw"))))
+    found.append(Contender(SQLITE, lambda: SQLiteStore.make_store(path("ours")), _add_in_chunks))
     found.append(
         Contender(
-            "MonkeyType SQLiteStore",
+            MONKEYTYPE,
             lambda: MonkeyTypeSQLiteStore.make_store(path("mt")),
             _insert_into_monkeytype,
         )
@@ -154,16 +125,14 @@ def bench_add(all_contenders: List[Contender], n: int, batch: int, rounds: int) 
     _print_ratios(
         f"add: {n:,} production-like traces ({distinct:,} distinct) in batches of {batch:,}, "
         f"fresh store, median of {rounds} interleaved rounds",
-        ("store", "traces/s", "ms per batch", "x MonkeyType"),
+        ("store", "traces/s", "ms per batch"),
         {name: statistics.median(values) for name, values in seconds.items()},
         lambda name, s: (n / s, 1000 * s / len(batches)),
     )
 
 
 def bench_filter(all_contenders: List[Contender], size: int, rounds: int) -> None:
-    traces = distinct_traces(size)
-    module = module_names()[3]
-    calls: List[FilterCall] = [(module, None), (module, "Handler2"), (module, "func1")]
+    traces = filter_corpus(size)
     stores: Dict[str, Store] = {}
     for contender in all_contenders:
         if contender.bulk_load is None:
@@ -172,18 +141,18 @@ def bench_filter(all_contenders: List[Contender], size: int, rounds: int) -> Non
         load, _ = timed(functools.partial(contender.bulk_load, store, traces))
         stores[contender.name] = store
         print(f"  loaded {size:,} distinct traces into {contender.name} in {load:.1f} s")
-    for module_name, prefix in calls:
+    for query, prefix in FILTER_QUERIES:
         seconds: Dict[str, List[float]] = {name: [] for name in stores}
         counts: Dict[str, int] = {}
         for _ in range(rounds):
             for name, store in stores.items():
-                elapsed, found = timed(functools.partial(store.filter, module_name, prefix, 2000))
+                elapsed, found = timed(functools.partial(store.filter, FILTER_MODULE, prefix, 2000))
                 seconds[name].append(elapsed)
                 counts[name] = len(found)
         _print_ratios(
-            f"filter({module_name!r}, {prefix!r}, limit=2000) at {size:,} stored distinct traces, "
+            f"filter({FILTER_MODULE!r}, {prefix!r}, limit=2000): {query}; {size:,} stored distinct traces, "
             f"median of {rounds} interleaved rounds",
-            ("store", "ms", "results", "x MonkeyType"),
+            ("store", "ms", "results"),
             {name: statistics.median(values) for name, values in seconds.items()},
             functools.partial(_filter_cells, counts),
         )
@@ -202,10 +171,11 @@ def _print_ratios(
     medians: Dict[str, float],
     cells: Callable[[str, float], Tuple[Any, ...]],
 ) -> None:
-    """One row per store; the last column is its speed relative to MonkeyType's store (>1: faster)."""
-    base = medians["MonkeyType SQLiteStore"]
-    rows = [(name, *cells(name, s), base / s) for name, s in medians.items()]
-    print_table(title, header, rows)
+    """One row per store, then its speed relative to our SQLiteStore's and MonkeyType's (>1: faster)."""
+    rows = [
+        (name, *cells(name, s), medians[SQLITE] / s, medians[MONKEYTYPE] / s) for name, s in medians.items()
+    ]
+    print_table(title, (*header, "x SQLiteStore", "x MonkeyType"), rows)
 
 
 def main() -> None:
@@ -220,7 +190,7 @@ def main() -> None:
             bench_add(all_contenders, n, batch=1_000, rounds=args.rounds)
             bench_add(all_contenders, n, batch=n, rounds=args.rounds)
             for size in (2_000, 20_000) if args.quick else (100_000, 1_000_000):
-                bench_filter(all_contenders, size, rounds=args.rounds)
+                bench_filter(all_contenders, size, rounds=max(args.rounds, 9))
                 schemas.drop_all()
     finally:
         schemas.drop_all()

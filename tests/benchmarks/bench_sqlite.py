@@ -5,12 +5,14 @@ Run: ``python -m tests.benchmarks.bench_sqlite [--quick]`` (or ``nox -s bench``)
 * add throughput on the repetitive production-like workload, for several ``add`` sizes,
   against MonkeyType's store and against raw ``executemany`` of pre-encoded rows into a
   plain six-column table (same WAL and ``synchronous=NORMAL`` settings as ours; encoding
-  is timed for both stores, not for raw); then the worst case for a deduplicating
+  is timed for both stores, not for raw): in steady state (the program traced before),
+  and a whole traced run into fresh stores; then the worst case for a deduplicating
   store, where every trace is new;
-* ``filter(limit=2000)`` latency with 100,000 and 1,000,000 distinct traces stored, for
-  each query plan, and MonkeyType's ``filter`` on the same rows;
+* ``filter(limit=2000)`` latency with 100,000 and 1,000,000 distinct traces stored, and
+  with the 100,000 added ten times each (a table full of repeats), for prefixes of one,
+  a few and all of a module's functions, and MonkeyType's ``filter`` on the same rows;
 * the dense- and sparse-prefix plans side by side (see ``reference_stores.sqlite_plans``);
-* bytes on disk per trace, and peak Python memory (tracemalloc) of ``add`` and ``filter``.
+* bytes on disk per added trace, and peak Python memory (tracemalloc) of ``add`` and ``filter``.
 
 Candidates alternate within each round, so a busy machine slows them alike; the figures
 that matter are the ratios.
@@ -33,20 +35,23 @@ from monkeytype.db.sqlite import SQLiteStore as MonkeyTypeStore
 
 from reference_stores import sqlite_plans
 from reference_stores.sqlite import SQLiteStore
-from tests.benchmarks.common import interleaved, parse_args, peak_memory, print_table
-from tests.support.workload import TYPES, distinct_traces, functions, module_names, production_workload
+from tests.benchmarks.common import FILTER_QUERIES, interleaved, parse_args, peak_memory, print_table
+from tests.support.workload import (
+    FILTER_MODULE,
+    TYPES,
+    distinct_traces,
+    filter_corpus,
+    functions,
+    module_names,
+    production_workload,
+    repeated,
+)
 from tracestore import CallTrace, serialize_traces
 
 LIMIT = 2000
 LOAD_BATCH = 50_000
-MODULE = "tracestore_workload.mod03"
+MODULE = FILTER_MODULE
 WIDE = "bench_wide_module"
-QUERIES: List[Tuple[str, Optional[str]]] = [
-    ("no prefix (module plan)", None),
-    ("'Handler': 5 of 15 functions", "Handler"),
-    ("'func1': 4 of 15 functions", "func1"),
-    ("'Handler2': one function", "Handler2"),
-]
 _COLUMNS = "created_at TEXT, module TEXT, qualname TEXT, arg_types TEXT, return_type TEXT, yield_type TEXT"
 Row = Tuple[Any, ...]
 
@@ -159,6 +164,37 @@ def bench_add(tmp: str, sizes: Sequence[int], rounds: int) -> None:
     )
 
 
+def bench_add_fresh(tmp: str, n: int, batch: int, rounds: int) -> None:
+    """A traced program's whole run from scratch: ``n`` traces in adds of ``batch`` into a new store.
+
+    Every store (and raw table) is new in each round; creating it is not timed.
+    """
+    workload = production_workload(n, seed=n + 1)
+    batches = [workload[i : i + batch] for i in range(0, n, batch)]
+    pre = [encoded(b) for b in batches]
+    seconds: Dict[str, List[float]] = {"mt": [], "raw": [], "ours": []}
+    for index in range(rounds):
+        path = functools.partial(os.path.join, tmp)
+        runs: Dict[str, Tuple[Callable[[Any], object], Sequence[Any]]] = {
+            "mt": (monkeytype_store(path(f"fresh{index}-mt.sqlite3")).add, batches),
+            "raw": (RawTable(path(f"fresh{index}-raw.sqlite3")).insert, pre),
+            "ours": (SQLiteStore.make_store(path(f"fresh{index}.sqlite3")).add, batches),
+        }
+        for name, (add, parts) in runs.items() if index % 2 else reversed(runs.items()):
+            start = time.perf_counter()
+            for part in parts:
+                add(part)
+            seconds[name].append(time.perf_counter() - start)
+    med = {name: statistics.median(values) for name, values in seconds.items()}
+    distinct = len(set(row[1:] for part in pre for row in part))
+    print_table(
+        f"add: a whole traced run into a fresh store, {n:,} production-like traces ({distinct:,} distinct) "
+        f"in adds of {batch:,} (traces/s; median of {rounds} rounds)",
+        ("MonkeyType", "raw sqlite3", "SQLiteStore", "x MonkeyType (>=5)", "time / raw (<=1.5)"),
+        [(n / med["mt"], n / med["raw"], n / med["ours"], med["mt"] / med["ours"], med["ours"] / med["raw"])],
+    )
+
+
 def bench_add_distinct(tmp: str, size: int, rounds: int) -> None:
     traces = distinct_traces(size * (rounds + 1))
     batches = [traces[i * size : (i + 1) * size] for i in range(rounds + 1)]
@@ -189,18 +225,18 @@ def bench_add_distinct(tmp: str, size: int, rounds: int) -> None:
 
 
 class Filled:
-    """Our store and MonkeyType's table, holding the same ``n`` distinct traces."""
+    """Our store and MonkeyType's table, each given the same ``traces`` (MonkeyType keeps repeats)."""
 
-    def __init__(self, tmp: str, n: int, traces: Sequence[CallTrace]) -> None:
-        self.n = n
-        self.path = os.path.join(tmp, f"filter{n}.sqlite3")
-        self.mt_path = os.path.join(tmp, f"filter{n}-mt.sqlite3")
+    def __init__(self, tmp: str, label: str, traces: Sequence[CallTrace]) -> None:
+        self.label, self.n = label, len(traces)
+        self.path = os.path.join(tmp, f"filter-{label}.sqlite3")
+        self.mt_path = os.path.join(tmp, f"filter-{label}-mt.sqlite3")
         self.store = SQLiteStore.make_store(self.path)
-        self.load_seconds = load(self.store, traces[:n])
+        self.load_seconds = load(self.store, traces)
         self.theirs = monkeytype_store(self.mt_path)
         raw = RawTable(self.mt_path)  # MonkeyType's own table, filled the fast way
-        for i in range(0, n, LOAD_BATCH):
-            raw.insert(encoded(traces[i : min(i + LOAD_BATCH, n)]))
+        for i in range(0, self.n, LOAD_BATCH):
+            raw.insert(encoded(traces[i : i + LOAD_BATCH]))
 
     def ours(self, prefix: Optional[str]) -> object:
         return self.store.filter(MODULE, prefix, LIMIT)
@@ -209,58 +245,59 @@ class Filled:
         return self.theirs.filter(MODULE, None, LIMIT)
 
 
-def filter_corpus(n: int) -> List[CallTrace]:
-    """``n`` distinct traces: 70% spread over all 300 functions, 30% in ``MODULE``'s 15, shuffled.
-
-    So every query below has 2,000 matches already at 100,000 traces, and the two sizes
-    answer the same queries with the same number of results.
-    """
-    focus_funcs = [f for f in functions() if f.__module__ == MODULE]
-    focused = n * 3 // 10
-    traces = distinct_traces(n - focused) + [
-        CallTrace(focus_funcs[i % 15], {"key": TYPES[i % 20], f"n{i}": int}, TYPES[i // 15 % 20])
-        for i in range(focused)
-    ]
-    random.Random(n).shuffle(traces)
-    return traces
-
-
 def bench_filter(tmp: str, sizes: Sequence[int], repeat: int) -> Filled:
-    filled = [Filled(tmp, n, filter_corpus(n)) for n in sizes]
-    small, big = filled[0], filled[-1]
-    rows: List[Tuple[object, ...]] = []
-    for label, prefix in QUERIES:
-        ms = interleaved({str(f.n): functools.partial(f.ours, prefix) for f in filled}, repeat)
-        counts = "/".join(str(len(f.store.filter(MODULE, prefix, LIMIT))) for f in filled)
-        rows.append((label, *[ms[str(f.n)] * 1e3 for f in filled], ms[str(big.n)] / ms[str(small.n)], counts))
-    mt = interleaved({str(f.n): f.monkeytype for f in filled}, 3)
-    rows.append(
-        (
-            "MonkeyType, no prefix",
-            *[mt[str(f.n)] * 1e3 for f in filled],
-            mt[str(big.n)] / mt[str(small.n)],
-            "",
-        )
+    """Distinct tables of each size, and the smallest's traces each added ``big / small`` times."""
+    small_n, big_n = sizes[0], sizes[-1]
+    filled = [Filled(tmp, f"{n:,}", filter_corpus(n)) for n in sizes]
+    filled.append(
+        Filled(tmp, f"{big_n:,} repeated", repeated(filter_corpus(small_n), big_n // small_n, seed=1))
     )
+    small, big, rep = filled[0], filled[-2], filled[-1]
+    rows: List[Tuple[object, ...]] = []
+    for label, prefix in FILTER_QUERIES:
+        ms = interleaved({f.label: functools.partial(f.ours, prefix) for f in filled}, repeat)
+        counts = "/".join(str(len(f.store.filter(MODULE, prefix, LIMIT))) for f in filled)
+        figures = [ms[f.label] * 1e3 for f in filled[:-1]]
+        ratios = (ms[big.label] / ms[small.label], ms[rep.label] * 1e3, ms[rep.label] / ms[small.label])
+        rows.append((label, *figures, *ratios, counts))
+    mt = interleaved({f.label: f.monkeytype for f in filled}, 3)
+    figures = [mt[f.label] * 1e3 for f in filled[:-1]]
+    ratios = (mt[big.label] / mt[small.label], mt[rep.label] * 1e3, mt[rep.label] / mt[small.label])
+    rows.append(("MonkeyType, no prefix", *figures, *ratios, ""))
     print_table(
-        f"filter(limit={LIMIT}) latency, ms (median of {repeat}); {MODULE} holds a third of the traces",
-        ("query", *[f"{f.n:,} stored" for f in filled], f"{big.n:,} / {small.n:,} (<=1.5)", "results"),
+        f"filter(limit={LIMIT}) latency, ms (median of {repeat}); {MODULE} holds a third of the traces; "
+        f"'{rep.label}': {small_n:,} distinct traces each added {big_n // small_n} times, shuffled",
+        (
+            "query",
+            *[f"{f.label} stored" for f in filled[:-1]],
+            f"{big.label} / {small.label} (<=1.5)",
+            f"{rep.label}",
+            f"{rep.label} / {small.label} (<=1.5)",
+            "results",
+        ),
         rows,
     )
     print_table(
-        f"bulk load through SQLiteStore.add ({LOAD_BATCH:,} distinct traces per add)",
-        ("traces", "seconds", "traces/s"),
-        [(f"{f.n:,}", f.load_seconds, f.n / f.load_seconds) for f in filled],
+        f"bulk load through SQLiteStore.add ({LOAD_BATCH:,} traces per add)",
+        ("traces added", "seconds", "traces/s"),
+        [(f.label, f.load_seconds, f.n / f.load_seconds) for f in filled],
     )
     print_table(
-        "storage: bytes on disk per distinct trace (both files checkpointed)",
-        ("stored", "SQLiteStore", "MonkeyType"),
-        [(f"{f.n:,}", file_bytes(f.path) / f.n, file_bytes(f.mt_path) / f.n) for f in filled],
+        "storage: bytes on disk per added trace (both files checkpointed)",
+        ("traces added", "SQLiteStore", "MonkeyType"),
+        [(f.label, file_bytes(f.path) / f.n, file_bytes(f.mt_path) / f.n) for f in filled],
     )
     print_table(
-        f"filter memory at {big.n:,} stored: peak Python allocation (tracemalloc; not SQLite's page cache)",
+        "filter memory: peak Python allocation (tracemalloc; not SQLite's page cache)",
         ("operation", "SQLiteStore", "MonkeyType"),
-        [("filter, no prefix", peak_memory(functools.partial(big.ours, None)), peak_memory(big.monkeytype))],
+        [
+            (
+                f"filter, no prefix, {f.label} stored",
+                peak_memory(functools.partial(f.ours, None)),
+                peak_memory(f.monkeytype),
+            )
+            for f in (big, rep)
+        ],
     )
     return big
 
@@ -357,6 +394,7 @@ def main() -> None:
     print(f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, load average {load_average()}")
     with tempfile.TemporaryDirectory() as tmp:
         bench_add(tmp, [1_000, 5_000] if quick else [1_000, 10_000, 50_000], args.rounds)
+        bench_add_fresh(tmp, 5_000 if quick else 50_000, 1_000, args.rounds)
         bench_add_distinct(tmp, 2_000 if quick else 10_000, args.rounds)
         big = bench_filter(tmp, [10_000, 50_000] if quick else [100_000, 1_000_000], 5 if quick else 25)
         bench_plans(big, 5 if quick else 15)

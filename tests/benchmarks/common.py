@@ -6,9 +6,18 @@ import argparse
 import statistics
 import time
 import tracemalloc
-from typing import Callable, Dict, List, Sequence, Tuple, TypeVar
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 T = TypeVar("T")
+
+# The filter benchmarks' queries of ``tests.support.workload.FILTER_MODULE`` (its 15 functions:
+# func0, func1, Handler2.handle2, func3, ...): each has 2,000 matches in ``filter_corpus(100_000)``.
+FILTER_QUERIES: List[Tuple[str, Optional[str]]] = [
+    ("no prefix", None),
+    ("'Handler': 5 of 15 functions", "Handler"),
+    ("'func1': 4 of 15 functions", "func1"),
+    ("'Handler2': one function", "Handler2"),
+]
 
 
 def parse_args(description: str) -> argparse.Namespace:

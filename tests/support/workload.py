@@ -146,3 +146,30 @@ def distinct_traces(n: int, module_index: Optional[int] = None) -> List[CallTrac
 
 def module_names() -> List[str]:
     return [module.__name__ for module in modules()]
+
+
+FILTER_MODULE = f"{PACKAGE}.mod03"  # the module the filter benchmarks query
+
+
+def filter_corpus(n: int) -> List[CallTrace]:
+    """``n`` distinct traces: 70% spread over all 300 functions, 30% in ``FILTER_MODULE``'s 15, shuffled.
+
+    So a query of ``FILTER_MODULE`` (with or without a prefix of a few of its functions)
+    has 2,000 matches already at 100,000 traces, and every size answers the same
+    queries with the same number of results.
+    """
+    focus_funcs = [f for f in functions() if f.__module__ == FILTER_MODULE]
+    focused = n * 3 // 10
+    traces = distinct_traces(n - focused) + [
+        CallTrace(focus_funcs[i % 15], {"key": TYPES[i % 20], f"n{i}": int}, TYPES[i // 15 % 20])
+        for i in range(focused)
+    ]
+    random.Random(n).shuffle(traces)
+    return traces
+
+
+def repeated(traces: List[CallTrace], times: int, seed: int = 0) -> List[CallTrace]:
+    """Each of ``traces`` ``times`` times, shuffled: a table full of repeated traces when stored."""
+    result = traces * times
+    random.Random(seed).shuffle(result)
+    return result
