@@ -130,7 +130,9 @@ class PostgresStore(CallTraceStore):
             return []
         limit = min(limit, _MAX_LIMIT)
         query, params = filter_query(self._sql, escape(module), escape(qualname_prefix or ""), limit)
-        found = self._link.run("filter", lambda conn: conn.execute(query, params).fetchall())
+        # Never prepared: a prepared statement soon runs PostgreSQL's generic plan, made without the
+        # prefix's value, which reads every row of a prefix and sorts them (40x slower at 1M rows).
+        found = self._link.run("filter", lambda conn: conn.execute(query, params, prepare=False).fetchall())
         return [
             CallTraceRow(
                 module,

@@ -453,6 +453,17 @@ def test_each_add_is_one_round_trip(store: PostgresStore, tmp_path: Path) -> Non
     assert len(store.filter("m", limit=10_000)) == 800
 
 
+def test_filter_is_never_prepared(store: PostgresStore) -> None:
+    """Past psycopg's prepare threshold too: a prepared filter would soon run a generic plan."""
+    store.add([trace("m", f"f{i}") for i in range(20)])
+    for prefix in [None, "f1", "f"] * 4:
+        assert store.filter("m", prefix)
+    prepared = store._link.run(
+        "inspect", lambda conn: conn.execute("SELECT name FROM pg_prepared_statements")
+    )
+    assert prepared.fetchall() == []
+
+
 # -- recovery --------------------------------------------------------------------------------
 
 
