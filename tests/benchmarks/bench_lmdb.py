@@ -10,7 +10,9 @@ Run: ``python -m tests.benchmarks.bench_lmdb [--quick]`` (or ``nox -s bench``).
   shuffled; ``tests.support.workload.filter_corpus``), MonkeyType's rows bulk-inserted
   (the same JSON as its own ``add``), all six queried in interleaved rounds; the figures
   that matter for LMDB are its time at 1M, and that against its own time at 100k (flat
-  in table size, also when the table is full of repeats).
+  in table size, also when the table is full of repeats).  Then the same queries in a
+  reader: each LMDBStore reopened, with a fresh cache, as ``monkeytype stub`` reads a store
+  that another process wrote.
 * bytes per added trace (file size / traces) and peak Python memory (tracemalloc) of add
   and filter.
 """
@@ -30,7 +32,7 @@ import lmdb
 from monkeytype.db.sqlite import SQLiteStore as MonkeyTypeSQLiteStore
 
 from reference_stores.lmdb import LMDBStore
-from tests.benchmarks.common import FILTER_QUERIES, parse_args, peak_memory, print_table, timed
+from tests.benchmarks.common import FILTER_QUERIES, interleaved, parse_args, peak_memory, print_table, timed
 from tests.support.workload import FILTER_MODULE, filter_corpus, production_workload, repeated
 from tracestore import CallTraceRow, serialize_traces
 
@@ -193,6 +195,7 @@ def bench_filter(paths: Paths, sizes: Sequence[int], rounds: int) -> Filled:
             ),
             rows,
         )
+    bench_reader(stores, files, base, rounds)
     print_table(
         "storage",
         ("store", "traces added", "file bytes", "bytes per added trace"),
@@ -207,6 +210,37 @@ def bench_filter(paths: Paths, sizes: Sequence[int], rounds: int) -> Filled:
         ],
     )
     return stores
+
+
+def bench_reader(stores: Filled, files: Dict[Tuple[str, str], Path], base: str, rounds: int) -> None:
+    """filter in a reader that did not write the store (``monkeytype stub``): LMDBStores reopened.
+
+    The process that added the traces holds their texts in its cache, in the order it
+    first saw them; a reader loads them as it decodes.  Its first call (cold: texts read
+    from the map) and the median of the rest are shown.
+    """
+    labels = [label for name, label in stores if name == LMDB_STORE]
+    for label in labels:
+        stores[LMDB_STORE, label].close()
+        stores[LMDB_STORE, label] = LMDBStore.make_store(str(files[LMDB_STORE, label].parent))
+    rows = []
+    for query, prefix in FILTER_QUERIES:
+        calls: Dict[str, Callable[[], object]] = {
+            label: functools.partial(stores[LMDB_STORE, label].filter, FILTER_MODULE, prefix, 2000)
+            for label in labels
+        }
+        first = {label: timed(call)[0] for label, call in calls.items()}
+        seconds = interleaved(calls, rounds)
+        for label in labels:
+            rows.append(
+                (query, label, 1000 * first[label], 1000 * seconds[label], seconds[label] / seconds[base])
+            )
+    print_table(
+        f"filter(limit=2000) in a reader: each LMDBStore reopened (a fresh cache); median of {rounds} "
+        "interleaved rounds after the first call",
+        ("query", "traces added", "first call ms", "ms (<=10)", f"time / own at {base} (<=1.5)"),
+        rows,
+    )
 
 
 # -- memory ---------------------------------------------------------------------------------------
