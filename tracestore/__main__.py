@@ -85,10 +85,10 @@ class _ProgressPrinter:
         self.pending = False
 
     def __call__(self, progress: CopyProgress) -> None:
-        total = "?" if progress.modules_total is None else str(progress.modules_total)
+        total = "" if progress.modules_total is None else f"/{progress.modules_total}"  # streamed: unknown
         rate = progress.copied / progress.seconds if progress.seconds > 0 else 0.0
         line = (
-            f"tracestore copy: {progress.modules_done}/{total} modules, {progress.copied:,} traces copied, "
+            f"tracestore copy: {progress.modules_done}{total} modules, {progress.copied:,} traces copied, "
             f"{progress.failed:,} failed to decode ({rate:,.0f} traces/s)"
         )
         if self.tty:
