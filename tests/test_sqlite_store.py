@@ -1,7 +1,7 @@
 """SQLiteStore: connection strings, schema and query plans, dedupe and recency, threads and fork.
 
 MonkeyType file compatibility is in ``test_sqlite_compat.py``, processes and crashes in
-``test_reliability_sqlite.py``; the conformance kit's run is ``TestSQLiteConformance`` at the end.
+``test_reliability_sqlite.py``; the conformance kit's run is ``tests/test_user_example.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance import CallTraceStoreTests
 from reference_stores import sqlite_plans
 from reference_stores.memory import InMemoryStore
 from reference_stores.sqlite import SQLiteStore
@@ -531,28 +530,3 @@ def test_a_forked_child_opens_its_own_connection(path: str, store: SQLiteStore) 
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     assert [r.qualname for r in rows(store.filter("m"))] == ["child", "parent"]
-
-
-# -- the conformance kit ------------------------------------------------------------------------
-
-
-class TestSQLiteConformance(CallTraceStoreTests[SQLiteStore]):
-    distinct_results = True
-    ordered_results = True
-
-    def make_store(self, directory: pathlib.Path) -> SQLiteStore:
-        return SQLiteStore.make_store(self.connection_string(directory))
-
-    def reopen_store(self, store: SQLiteStore, directory: pathlib.Path) -> SQLiteStore:
-        return SQLiteStore.make_store(self.connection_string(directory))
-
-    def connection_string(self, directory: pathlib.Path) -> str:
-        return str(directory / "traces.sqlite3")
-
-    def bad_connection_strings(self, directory: pathlib.Path) -> Sequence[str]:
-        return [
-            *super().bad_connection_strings(directory),  # beneath a regular file; a foreign file
-            str(directory / "missing" / "traces.sqlite3"),
-            str(directory),
-            str(directory / "traces.sqlite3?table=no-such-name"),
-        ]
