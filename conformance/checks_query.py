@@ -131,11 +131,12 @@ class QueryChecks(KitBase[StoreT]):
         def check(count: int, repeated: int, limits: List[int]) -> None:
             module = module_function.__module__
             traces = [_trace(module_function, f"a{i}") for i in range(count)]
-            # Re-added traces are one result each (S6), or one more each where duplicates are kept.
-            matching = count if self.distinct_results else count + min(repeated, count)
+            # Traces added three times are one result each (S6), or three where duplicates are kept;
+            # newest first, their copies stand inside the first `limit` rows of the history.
+            matching = count if self.distinct_results else count + 2 * min(repeated, count)
             with self.fresh_store(tmp_path_factory) as session:
-                session.store.add(traces)
-                session.store.add(traces[:repeated])
+                for batch in (traces, traces[:repeated], traces[:repeated]):
+                    session.store.add(batch)
                 for limit in [*limits, matching, matching - 1, matching + 1]:
                     if limit >= 0:
                         self._check_count(session, module, None, limit, matching)
