@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Sequence
 
 from tracestore import CallTrace, CallTraceRow, CallTraceThunk
-
-RowTuple = Tuple[str, str, str, Optional[str], Optional[str]]
+from tracestore.encoding import RowTuple
 
 
 def func_named(module: str, qualname: str) -> Callable[..., Any]:
