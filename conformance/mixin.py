@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from conformance.checks_base import StoreLike, StoreT, ThunkLike
-from conformance.checks_basics import BasicChecks
-from conformance.checks_concurrency import ConcurrencyChecks
-from conformance.checks_failures import FailureChecks
-from conformance.checks_modules import ModuleChecks
-from conformance.checks_persistence import PersistenceChecks
-from conformance.checks_query import QueryChecks
-from conformance.checks_recency import RecencyChecks
-from conformance.checks_stateful import StatefulChecks
+from conformance.checks.base import StoreLike, StoreT, ThunkLike
+from conformance.checks.basics import BasicChecks
+from conformance.checks.concurrency import ConcurrencyChecks
+from conformance.checks.failures import FailureChecks
+from conformance.checks.modules import ModuleChecks
+from conformance.checks.persistence import PersistenceChecks
+from conformance.checks.query import QueryChecks
+from conformance.checks.recency import RecencyChecks
+from conformance.checks.stateful import StatefulChecks
 
 __all__ = ["CallTraceStoreTests", "StoreLike", "ThunkLike"]
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from conformance import strategies as cs
-from conformance.checks_base import KitBase, StoreSession
+from conformance.checks.base import KitBase, StoreSession
 from conformance.model import HistoryModel, RowKey, describe
 from conformance.strategies.synthetic import REGISTRY
 from tracestore import CallTrace

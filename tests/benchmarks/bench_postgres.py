@@ -27,7 +27,7 @@ from monkeytype.db.sqlite import SQLiteStore as MonkeyTypeSQLiteStore
 from psycopg import sql
 
 from reference_stores.postgres import PostgresStore
-from reference_stores.postgres_rows import make_batch
+from reference_stores.postgres.rows import make_batch
 from reference_stores.sqlite import SQLiteStore
 from tests.benchmarks.common import FILTER_QUERIES, parse_args, print_table, timed
 from tests.support.postgres import SchemaFactory, admin_connect, require_server

@@ -11,7 +11,7 @@ Run: ``python -m tests.benchmarks.bench_sqlite [--quick]`` (or ``nox -s bench``)
 * ``filter(limit=2000)`` latency with 100,000 and 1,000,000 distinct traces stored, and
   with the 100,000 added ten times each (a table full of repeats), for prefixes of one,
   a few and all of a module's functions, and MonkeyType's ``filter`` on the same rows;
-* the dense- and sparse-prefix plans side by side (see ``reference_stores.sqlite_plans``);
+* the dense- and sparse-prefix plans side by side (see ``reference_stores.sqlite.plans``);
 * bytes on disk per added trace, and peak Python memory (tracemalloc) of ``add`` and ``filter``.
 
 Candidates alternate within each round, so a busy machine slows them alike; the figures
@@ -33,8 +33,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from monkeytype.db.sqlite import SQLiteStore as MonkeyTypeStore
 
-from reference_stores import sqlite_plans
 from reference_stores.sqlite import SQLiteStore
+from reference_stores.sqlite import plans as sqlite_plans
 from tests.benchmarks.common import FILTER_QUERIES, interleaved, parse_args, peak_memory, print_table
 from tests.support.workload import (
     FILTER_MODULE,

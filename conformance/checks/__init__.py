@@ -1,0 +1,1 @@
+"""The rule checks, one module per family of rules; ``conformance.mixin`` combines them."""

@@ -1,0 +1,48 @@
+"""Stateful model tests: one run of :mod:`conformance.stateful`'s machine per rule it checks.
+
+Each test fails only on violations of its own rule (the model diagnoses each answer),
+so a store with one fault fails the stateful test of that rule alone.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance.checks.base import KitBase, StoreT
+from conformance.stateful import machine_for
+
+
+class StatefulChecks(KitBase[StoreT]):
+    def _run_machine(self, factory: pytest.TempPathFactory, rule: str, reopens: bool = False) -> None:
+        checks = frozenset() if reopens else frozenset({rule})
+        machine = machine_for(self, factory, checks, reopens=reopens)
+        run_state_machine_as_test(machine, settings=self.hypothesis_settings(stateful=True))
+
+    @pytest.mark.rule("S4")
+    def test_S4_stateful_model(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        """S4: through interleaved adds and filters, each answer has min(limit, matches) results."""
+        self._run_machine(tmp_path_factory, "S4")
+
+    @pytest.mark.rule("S5")
+    def test_S5_stateful_model(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        """S5: through interleaved adds (with repeats) and filters, the most recent matches win."""
+        self._run_machine(tmp_path_factory, "S5")
+
+    @pytest.mark.rule("S6")
+    def test_S6_stateful_model(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        """S6: through interleaved adds and filters, results are distinct (or duplicates counted)."""
+        self._run_machine(tmp_path_factory, "S6")
+
+    @pytest.mark.rule("S15")
+    def test_S15_stateful_model(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        """S15: through interleaved adds and filters, results are listed most recent first."""
+        if not self.ordered_results:
+            pytest.skip(f"S15 not checked: {type(self).__qualname__}.ordered_results is False")
+        self._run_machine(tmp_path_factory, "S15")
+
+    @pytest.mark.rule("S10")
+    def test_S10_stateful_reopen(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        """S10: reopening at any point between adds changes no answer."""
+        self.require_hook("reopen_store", "S10", "durability is checked by reopening")
+        self._run_machine(tmp_path_factory, "S10", reopens=True)

@@ -1,0 +1,1 @@
+"""Tests of the typed core: the trace model, the encoding, public names and package layers."""
