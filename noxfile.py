@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
+import shutil
+import subprocess
+from typing import List
+
 import nox
 
 nox.options.sessions = ["tests", "typecheck", "lint"]
 nox.options.error_on_missing_interpreters = False  # a missing interpreter is skipped, never a failure
 
 PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
+
+
+def pyenv_bin_dirs() -> List[str]:
+    """The ``bin`` folders of pyenv's interpreters, found even when pyenv is not on PATH.
+
+    pyenv's root is ``$TRACESTORE_PYENV_ROOT``, else ``pyenv root``, else ``$PYENV_ROOT``, else
+    ``~/.pyenv``. nox finds an interpreter by its name (``python3.9``) on PATH, and pyenv's
+    shims name only the global version, so each version's own ``bin`` is added instead.
+    """
+    root = os.environ.get("TRACESTORE_PYENV_ROOT")
+    if not root and shutil.which("pyenv"):
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False).stdout.strip()
+    versions = pathlib.Path(root or os.environ.get("PYENV_ROOT") or "~/.pyenv").expanduser() / "versions"
+    if not versions.is_dir():
+        return []
+    return [str(path / "bin") for path in sorted(versions.iterdir()) if (path / "bin").is_dir()]
+
+
+os.environ["PATH"] = os.pathsep.join([*pyenv_bin_dirs(), os.environ.get("PATH", "")])
 STORES = {
     "memory": "reference_stores.memory:InMemoryStore",
     "sqlite": "reference_stores.sqlite:SQLiteStore",
@@ -23,7 +48,7 @@ def _install(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The whole test suite on each interpreter that is installed."""
+    """The whole test suite on each interpreter that is installed (pyenv's too, see ``pyenv_bin_dirs``)."""
     _install(session)
     session.run("python", "-m", "pytest", *session.posargs)
 

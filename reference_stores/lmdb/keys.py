@@ -1,4 +1,4 @@
-"""Byte layouts of ``LMDBStore``'s keys and values (the layout is explained in ``reference_stores.lmdb.store``).
+"""Byte layouts of ``LMDBStore``'s keys and values (the layout is explained in ``lmdb.store``).
 
 Text is UTF-8 with ``surrogatepass``, so every ``str`` has bytes, and a byte prefix
 of those bytes is exactly a ``str.startswith`` prefix (UTF-8 is prefix-free per code

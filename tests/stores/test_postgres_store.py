@@ -512,9 +512,9 @@ class TestPostgresConformance(CallTraceStoreTests[PostgresStore]):
     distinct_results = True
     ordered_results = True
 
+    # A plain method, not a classmethod: Python 3.9's classmethod has no __name__ for pytest.
     @pytest.fixture(autouse=True, scope="class")
-    @classmethod
-    def _postgres_server(cls) -> Iterator[None]:
+    def _postgres_server(self) -> Iterator[None]:
         require_server()
         yield
         KIT_SCHEMAS.drop_all()
