@@ -7,7 +7,6 @@ import functools
 import io
 import os
 import pathlib
-import re
 import tempfile
 import time
 import uuid
@@ -15,7 +14,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Type
 
 import pytest
 
-from conformance import profiles
+from conformance import profiles, requirements
 from conformance.report import KitReport, ProgressCallback, ResultCollector, RuleResult, rule_results
 from conformance.rules import RULES, check_rule_ids, rule_sort_key
 from tracestore.loading import load_store_class
@@ -31,10 +30,9 @@ __all__ = [
     "run_kit",
 ]
 
-DEFAULT_TEMPLATE = "{directory}/store"
+DEFAULT_TEMPLATE = requirements.DEFAULT_TEMPLATE
 _PLUGIN = "conformance.pytest_plugin"
 _PLUGIN_ENTRY_POINT = "tracestore_conformance"  # pyproject's pytest11 name; blocked so -p loads it once
-_BARE_NAME = re.compile(r"[\w.-]*\{unique\}[\w.-]*")  # names an in-process store, e.g. "{unique}"
 _PENDING: Dict[str, Callable[[], Type[Any]]] = {}
 
 
@@ -61,7 +59,8 @@ def run_kit(
     where ``{directory}`` is a fresh temp dir and ``{unique}`` a fresh identifier for each store
     (default: the class's ``example_connection_string``, else ``DEFAULT_TEMPLATE``).
     ``processes`` says whether other processes can open a store by its connection string
-    (the multi-process half of S11); default: ``processes_by_default``.
+    (S10's reopen, the multi-process half of S11). ``distinct_results``, ``ordered_results`` and
+    ``processes`` default to what the registry derives (``conformance.requirements``).
     ``rules`` restricts the run to the tests of those rule IDs. ``progress`` is called after
     each test with its outcome and the count ``(done, total)``. Raises
     ``tracestore.StoreConfigError`` for a bad path, ``ValueError`` for an unknown rule or profile.
@@ -80,16 +79,8 @@ def run_kit(
     check_rule_ids([*(selected or ()), *declared])
     if profile not in profiles.PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(profiles.PROFILES)}")
-    distinct = (
-        distinct_results if distinct_results is not None else getattr(store_class, "distinct_results", True)
-    )
-    ordered = (
-        ordered_results if ordered_results is not None else getattr(store_class, "ordered_results", False)
-    )
-    if processes is None:
-        processes = processes_by_default(store_class, template)
     build = functools.partial(
-        build_test_class, store_class, template, declared, bool(distinct), bool(ordered), processes
+        build_test_class, store_class, template, declared, distinct_results, ordered_results, processes
     )
     collector = ResultCollector(selected, progress)
     started = time.perf_counter()
@@ -108,76 +99,44 @@ def run_kit(
 
 
 def processes_by_default(store_class: Type[Any], template: str) -> bool:
-    """Whether another process can open a store from ``template`` (S11 processes), unless told.
+    """Whether another process can open a store from ``template`` (S10, S11), unless told.
 
-    Not for a class that sets ``process_local = True``, nor for a bare-name template like
-    ``"{unique}"``, which names an in-process store; yes for anything else (a path, a DSN).
+    The registry's ``other_processes`` capability (``conformance.requirements``): not for a
+    class that sets ``process_local = True``, nor for a bare-name template like ``"{unique}"``.
     """
-    return not (getattr(store_class, "process_local", False) or _BARE_NAME.fullmatch(template))
+    if getattr(store_class, "process_local", False):
+        return False
+    return requirements.template_reaches_other_processes(template) is None
 
 
 def build_test_class(
     store_class: Type[Any],
     template: str,
     declared: Mapping[str, str],
-    distinct: bool,
-    ordered: bool,
-    processes: bool = True,
+    distinct: Optional[bool] = None,
+    ordered: Optional[bool] = None,
+    processes: Optional[bool] = None,
 ) -> Type[Any]:
-    """A ``CallTraceStoreTests`` subclass whose stores come from ``store_class.make_store(template)``.
+    """The two-line ``CallTraceStoreTests`` subclass of ``store_class`` and ``template``.
 
-    Without ``processes`` it has no ``connection_string`` hook, so the kit skips the
-    multi-process half of S11 (saying so). Where the class has a ``drop_store(connection_string)``
-    classmethod (``PostgresStore``), each store is dropped once its example is done.
+    The hooks are the kit's derived ones (``conformance.checks.base.KitBase``), so the CLI and
+    a user's subclass build stores one way. ``None`` leaves a capability to the registry (the
+    store class's attributes); ``processes=False`` makes the class ``process_local``, and the kit
+    skips S10's and S11's other processes, saying so.
     """
     from conformance.mixin import CallTraceStoreTests
 
-    strings = _ConnectionStrings(template)
-
-    def make_store(self: Any, directory: pathlib.Path) -> Any:
-        return store_class.make_store(strings.fresh(directory))
-
-    def reopen_store(self: Any, store: Any, directory: pathlib.Path) -> Any:
-        return type(store).make_store(strings.existing(directory))
-
-    def connection_string(self: Any, directory: pathlib.Path) -> str:
-        return strings.existing(directory)
-
-    def remove_store(self: Any, directory: pathlib.Path) -> None:
-        made = strings.by_directory.pop(str(directory), None)
-        if made is not None:
-            store_class.drop_store(made)
-
     namespace: Dict[str, Any] = {
-        "make_store": make_store,
-        "reopen_store": reopen_store,
-        "distinct_results": distinct,
-        "ordered_results": ordered,
+        "store_class": store_class,
+        "connection_template": template,
         "declared_deviations": dict(declared),
         "__module__": __name__,
     }
-    if processes:
-        namespace["connection_string"] = connection_string
-    if callable(getattr(store_class, "drop_store", None)):
-        namespace["remove_store"] = remove_store
+    stated = {"distinct_results": distinct, "ordered_results": ordered}
+    if processes is not None:
+        stated["process_local"] = not processes
+    namespace.update((name, value) for name, value in stated.items() if value is not None)
     return type("TestConformance", (CallTraceStoreTests,), namespace)
-
-
-class _ConnectionStrings:
-    """Expands the template: a new string per ``fresh`` store; the same one again for its directory."""
-
-    def __init__(self, template: str) -> None:
-        self.template = template
-        self.by_directory: Dict[str, str] = {}
-
-    def fresh(self, directory: pathlib.Path) -> str:
-        expanded = self.template.replace("{directory}", str(directory))
-        expanded = expanded.replace("{unique}", uuid.uuid4().hex[:12])
-        self.by_directory[str(directory)] = expanded
-        return expanded
-
-    def existing(self, directory: pathlib.Path) -> str:
-        return self.by_directory.get(str(directory)) or self.fresh(directory)
 
 
 def pending_test_class(token: str) -> Type[Any]:
@@ -204,7 +163,8 @@ def _run_pytest(
         )
         args = [str(module), "-c", str(root / "pytest.ini"), "--rootdir", tmp, "--import-mode=importlib"]
         args += ["-p", "no:cacheprovider", "-p", f"no:{_PLUGIN_ENTRY_POINT}", "-p", _PLUGIN]
-        args += ["--tracestore-profile", profile, "-q", "--no-header", "-p", "no:randomly"]
+        args += ["--tracestore-profile", profile, "--tracestore-report", "none"]
+        args += ["-q", "--no-header", "-p", "no:randomly"]
         output = io.StringIO()
         _PENDING[token] = build_class
         previous_profile = profiles.current_name()

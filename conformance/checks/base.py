@@ -24,13 +24,15 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
+    Type,
     TypeVar,
 )
 
 import hypothesis
 import pytest
 
-from conformance import profiles
+from conformance import profiles, requirements
+from conformance.connections import ConnectionStrings
 from conformance.model import RowKey, trace_key
 from conformance.rules import MARKER, RULES
 from tracestore.loading import StoreLike, ThunkLike
@@ -93,31 +95,123 @@ class StoreSession(Generic[StoreT]):
 
 
 class KitBase(Generic[StoreT]):
-    """Hooks and shared plumbing; see ``conformance.CallTraceStoreTests`` for the hooks' contract."""
+    """Hooks and shared plumbing; each hook's docstring is its contract.
+
+    The shortest subclass states ``store_class`` and ``connection_template``; the kit then
+    derives ``make_store``, ``reopen_store``, ``connection_string`` and ``remove_store`` (the
+    same way the CLI builds stores). A hook written in the subclass overrides the derived one.
+    What a store can do is decided in one place, :mod:`conformance.requirements`.
+    """
+
+    __tracestore_kit__: ClassVar[bool] = True  # lets the pytest plugin find kit test classes
+
+    store_class: ClassVar[Optional[Type[Any]]] = None
+    """The store class; with it the kit derives the hooks from ``store_class.make_store``. Its
+    ``ordered_results``, ``distinct_results`` and ``process_local`` apply unless the test
+    class states its own."""
+
+    connection_template: ClassVar[Optional[str]] = None
+    """``store_class.make_store``'s argument: ``{directory}`` becomes the example's fresh
+    directory, ``{unique}`` a fresh identifier (default: the store class's
+    ``example_connection_string``, else ``"{directory}/store"``)."""
 
     distinct_results: ClassVar[bool] = True
+    """S6: True when the store never returns two equal rows (a trace added again counts at its
+    latest position); False when it keeps every duplicate."""
+
     ordered_results: ClassVar[bool] = False
+    """S15: True when ``filter`` lists results most recent first; with False the kit compares
+    answers as multisets and skips S15, saying so."""
+
+    process_local: ClassVar[bool] = False
+    """True when no other process can open the store's data (an in-memory store): S10's reopen in
+    another process and the multi-process half of S11 are then skipped, saying so."""
+
     declared_deviations: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """Rules the store knowingly breaks, each with the reason: their tests must fail, and a rule
+    whose tests all pass is an error. Unknown rule IDs are an error."""
+
     _tracestore_expect_failure: bool = False  # set per test by the declared-deviations fixture
+    _tracestore_strings: ClassVar[Optional[ConnectionStrings]] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        store_class = cls.__dict__.get("store_class")
+        if store_class is not None:
+            for name in _ADOPTED_FROM_STORE_CLASS:
+                stated = any(name in klass.__dict__ for klass in cls.__mro__ if not _is_kit_family(klass))
+                if not stated and hasattr(store_class, name):
+                    setattr(cls, name, bool(getattr(store_class, name)))
+        template = requirements.template_of(cls)
+        cls._tracestore_strings = None if template is None else ConnectionStrings(template)
 
     def make_store(self, directory: Path) -> StoreT:
-        raise NotImplementedError(f"{type(self).__qualname__} must define make_store(self, directory)")
+        """Required, or derived from ``store_class``: a new, empty store for one example.
+
+        Called once per generated example with a fresh empty ``directory``, which the kit
+        deletes afterwards; the store keeps its data there (or, server-backed, in a schema or
+        table of its own). The kit calls ``close()`` on the store first if it has one.
+        """
+        strings = self._tracestore_strings
+        if strings is None:
+            raise NotImplementedError(
+                f"{type(self).__qualname__} must define make_store(self, directory) or store_class"
+            )
+        store: StoreT = self._store_class().make_store(strings.fresh(directory))
+        return store
 
     def reopen_store(self, store: StoreT, directory: Path) -> StoreT:
-        raise NotImplementedError(f"{type(self).__qualname__} does not define reopen_store")
+        """Optional (derived from ``store_class``): a second, independent handle on ``store``'s data.
+
+        ``store`` is what ``make_store(directory)`` returned, and it is *not* closed first;
+        open the data as a new process would. Enables S10 (capability ``reopen``).
+        """
+        strings = self._tracestore_strings
+        if strings is None:
+            raise NotImplementedError(f"{type(self).__qualname__} does not define reopen_store")
+        store_class: Any = type(store)
+        reopened: StoreT = store_class.make_store(strings.existing(directory))
+        return reopened
 
     def connection_string(self, directory: Path) -> str:
-        raise NotImplementedError(f"{type(self).__qualname__} does not define connection_string")
+        """Optional (derived from ``store_class``): the string that names ``make_store(directory)``'s data.
+
+        ``type(store).make_store(connection_string)`` in another process must open the same
+        data (the class importable by ``__module__``/``__qualname__``). Enables S10's reopen in
+        another process, the multi-process half of S11 (capability ``other_processes``) and the
+        default bad strings of S14.
+        """
+        strings = self._tracestore_strings
+        if strings is None:
+            raise NotImplementedError(f"{type(self).__qualname__} does not define connection_string")
+        return strings.existing(directory)
 
     def remove_store(self, directory: Path) -> None:
-        """Default: nothing; the kit deletes ``directory`` itself."""
+        """Optional (derived from ``store_class.drop_store``): delete what ``make_store(directory)``
+        made outside ``directory`` (a schema, a table, keys on a server).
+
+        Called after each example, once its stores are closed; the kit deletes ``directory``
+        itself. Capability ``server_cleanup``.
+        """
+        strings = self._tracestore_strings
+        drop = getattr(type(self).store_class, "drop_store", None)
+        if strings is None or not callable(drop):
+            return
+        made = strings.forget(directory)
+        if made is not None:
+            drop(made)
 
     def bad_connection_strings(self, directory: Path) -> Sequence[str]:
-        """Default: ``connection_string`` with ``directory`` swapped for the regular file
-        ``directory / "not-a-directory"``, and, when the kit planted a foreign file where the
-        store would live, ``connection_string(directory)`` itself; none unless it contains
-        ``directory``."""
-        if not self.has_hook("connection_string"):
+        """Optional: connection strings that cannot name a store, for S14.
+
+        The kit first creates a regular file ``directory / "not-a-directory"``, and a regular
+        file of foreign text under the name of each file or directory that a new store makes
+        and its connection string names. The default: ``connection_string(directory)`` with
+        ``directory`` replaced by that first file's path, and, where a foreign file was
+        planted, ``connection_string(directory)`` itself; none when the string does not
+        contain ``directory`` (S14 is then skipped, saying so).
+        """
+        if not requirements.has_connection_string(self):
             return []
         good = self.connection_string(directory)
         if str(directory) not in good:
@@ -127,16 +221,21 @@ class KitBase(Generic[StoreT]):
             bad.append(good)
         return bad
 
+    def _store_class(self) -> Type[Any]:
+        store_class = type(self).store_class
+        assert store_class is not None
+        return store_class
+
     # -- plumbing --------------------------------------------------------------
 
-    def has_hook(self, name: str) -> bool:
-        """Whether the subclass overrides the optional hook ``name``."""
-        return getattr(type(self), name) is not getattr(KitBase, name)
-
-    def require_hook(self, name: str, rule: str, why: str) -> None:
-        """Skip, saying why, when the optional hook ``name`` that ``rule`` needs is not defined."""
-        if not self.has_hook(name):
-            pytest.skip(f"{rule} not checked: {type(self).__qualname__} does not define {name}() ({why})")
+    @pytest.fixture(autouse=True)
+    def _tracestore_requirements(self, request: pytest.FixtureRequest) -> None:
+        """Skip a test whose required capability (``requirements.requires``) the store lacks."""
+        for marker in request.node.iter_markers(requirements.MARKER):
+            capability, rule = marker.args
+            reason = requirements.skip_reason(self, capability, rule)
+            if reason is not None:
+                pytest.skip(reason)
 
     @contextlib.contextmanager
     def fresh_store(self, factory: pytest.TempPathFactory) -> Iterator[StoreSession[StoreT]]:
@@ -181,6 +280,17 @@ class KitBase(Generic[StoreT]):
                         pytest.mark.xfail(strict=True, reason=f"declared deviation from {rule}: {reason}")
                     )
                     return
+
+
+_ADOPTED_FROM_STORE_CLASS = ("ordered_results", "distinct_results", "process_local")
+
+
+def _is_kit_family(klass: type) -> bool:
+    """The kit's own classes (KitBase, the check families, the mixin), whose defaults do not count."""
+    module = klass.__module__
+    if klass in (object, Generic):
+        return True
+    return module == "conformance.mixin" or module.startswith("conformance.checks.")
 
 
 NOT_A_DIRECTORY = "not-a-directory"

@@ -9,6 +9,7 @@ import pytest
 from conformance.checks import writers
 from conformance.checks.base import KitBase, StoreT, close_store
 from conformance.model import RowKey, trace_key
+from conformance.requirements import requires
 from conformance.sample_functions import module_function
 
 
@@ -37,9 +38,9 @@ class ConcurrencyChecks(KitBase[StoreT]):
             )
 
     @pytest.mark.rule("S11")
+    @requires("other_processes", "S11 (writer processes)")
     def test_S11_concurrent_processes_lose_nothing(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """S11: processes opening the store by connection string and adding at once lose nothing."""
-        self.require_hook("connection_string", "S11", "writer processes open the store by connection string")
         with self.fresh_store(tmp_path_factory) as session:
             store_class: Any = type(session.store)
             if store_class.__module__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 from hypothesis import given
 
+from conformance import requirements
 from conformance.checks.base import (
     FOREIGN_CONTENT,
     NOT_A_DIRECTORY,
@@ -19,6 +20,7 @@ from conformance.checks.base import (
 )
 from conformance.checks.recency import HISTORIES, PREFIXES
 from conformance.model import HistoryModel, RowKey, describe
+from conformance.requirements import requires
 from tracestore import CallTrace
 
 Snapshot = Dict[str, Tuple[int, float]]
@@ -58,9 +60,9 @@ class PersistenceChecks(KitBase[StoreT]):
         return found
 
     @pytest.mark.rule("S10")
+    @requires("reopen", "S10")
     def test_S10_reopened_store_has_every_trace(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """S10: once add returns, a store reopened (with no close) has its traces and answers the same."""
-        self.require_hook("reopen_store", "S10", "durability is checked by reopening")
 
         @self.hypothesis_settings()
         @given(history=HISTORIES)
@@ -122,7 +124,7 @@ class PersistenceChecks(KitBase[StoreT]):
     def _store_homes(self, directory: Path) -> List[str]:
         """The entries a new store made in ``directory`` that its connection string names (its
         file or directory), where S14 plants a foreign file; none without ``connection_string``."""
-        if not self.has_hook("connection_string"):
+        if not requirements.has_connection_string(self):
             return []
         good = self.connection_string(directory)
         return sorted(path.name for path in directory.iterdir() if str(path) in good)

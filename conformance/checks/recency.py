@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from conformance.checks.base import KitBase, StoreSession, StoreT
 from conformance.model import HistoryModel, describe, trace_key
+from conformance.requirements import requires
 from conformance.sample_functions import FUNCTIONS, module_function
 from tracestore import CallTrace
 
@@ -54,13 +55,6 @@ class RecencyChecks(KitBase[StoreT]):
                 session.store.add(batch)
                 model.add(batch)
             self._diagnose_all(session, model, rule)
-
-    def _require_ordered(self) -> None:
-        if not self.ordered_results:
-            pytest.skip(
-                f"S15 not checked: {type(self).__qualname__}.ordered_results is False "
-                "(the rule applies to stores that declare it)"
-            )
 
     # -- S5 ----------------------------------------------------------------------
 
@@ -149,9 +143,9 @@ class RecencyChecks(KitBase[StoreT]):
     # -- S15 ---------------------------------------------------------------------
 
     @pytest.mark.rule("S15")
+    @requires("ordered_results", "S15")
     def test_S15_most_recent_first(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """S15: results are listed most recent first, for every module, prefix and limit."""
-        self._require_ordered()
 
         @self.hypothesis_settings()
         @given(history=HISTORIES)
@@ -161,9 +155,9 @@ class RecencyChecks(KitBase[StoreT]):
         check()
 
     @pytest.mark.rule("S15")
+    @requires("ordered_results", "S15")
     def test_S15_order_without_clock(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """S15: traces added in quick succession are listed newest first, whatever their content."""
-        self._require_ordered()
         traces = ladder(5)
         for order in (traces, traces[::-1], traces[1::2] + traces[0::2]):
             for one_call in (False, True):

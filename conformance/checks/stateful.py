@@ -10,6 +10,7 @@ import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.checks.base import KitBase, StoreT
+from conformance.requirements import requires
 from conformance.stateful import machine_for
 
 
@@ -35,14 +36,13 @@ class StatefulChecks(KitBase[StoreT]):
         self._run_machine(tmp_path_factory, "S6")
 
     @pytest.mark.rule("S15")
+    @requires("ordered_results", "S15")
     def test_S15_stateful_model(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """S15: through interleaved adds and filters, results are listed most recent first."""
-        if not self.ordered_results:
-            pytest.skip(f"S15 not checked: {type(self).__qualname__}.ordered_results is False")
         self._run_machine(tmp_path_factory, "S15")
 
     @pytest.mark.rule("S10")
+    @requires("reopen", "S10")
     def test_S10_stateful_reopen(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """S10: reopening at any point between adds changes no answer."""
-        self.require_hook("reopen_store", "S10", "durability is checked by reopening")
         self._run_machine(tmp_path_factory, "S10", reopens=True)

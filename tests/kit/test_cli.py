@@ -14,6 +14,7 @@ from typing import Any, ClassVar, List
 
 import pytest
 
+from conformance import requirements
 from conformance.cli import main
 from conformance.report import DECLARED, ERROR, FAIL, NOT_CHECKED, PASS
 from conformance.runner import build_test_class, kit_rules, processes_by_default, run_kit
@@ -149,11 +150,14 @@ def test_writer_processes_are_used_unless_the_store_lives_in_this_process(
     assert processes_by_default(store_class, template) is expected
 
 
-def test_without_processes_the_kit_gets_no_connection_string_hook() -> None:
-    with_hook = build_test_class(_RecordingStore, "{unique}", {}, True, False, processes=True)
-    without = build_test_class(_RecordingStore, "{unique}", {}, True, False, processes=False)
-    assert with_hook().has_hook("connection_string") and not without().has_hook("connection_string")
-    assert without().has_hook("reopen_store")
+def test_without_processes_the_kit_class_is_process_local() -> None:
+    template = "{directory}/traces.sqlite3"
+    with_processes = build_test_class(_RecordingStore, template, {}, True, False, processes=True)
+    without = build_test_class(_RecordingStore, template, {}, True, False, processes=False)
+    assert requirements.missing(with_processes(), "other_processes") is None
+    why = requirements.missing(without(), "other_processes")
+    assert why is not None and "process_local is True" in why
+    assert requirements.missing(without(), "reopen") is None  # reopening in this process still works
 
 
 def test_run_kit_takes_a_class_and_reports_every_rule() -> None:

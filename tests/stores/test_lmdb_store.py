@@ -393,14 +393,5 @@ def test_closed_store_refuses_work_and_the_path_reopens(tmp_path: pathlib.Path) 
 class TestLMDBConformance(CallTraceStoreTests[LMDBStore]):
     """The whole kit, durability (S10) and writer processes (S11) included, on default options."""
 
-    distinct_results = True
-    ordered_results = True
-
-    def connection_string(self, directory: pathlib.Path) -> str:
-        return str(directory / "traces.lmdb")
-
-    def make_store(self, directory: pathlib.Path) -> LMDBStore:
-        return LMDBStore.make_store(self.connection_string(directory))
-
-    def reopen_store(self, store: LMDBStore, directory: pathlib.Path) -> LMDBStore:
-        return LMDBStore.make_store(self.connection_string(directory))
+    store_class = LMDBStore
+    connection_template = "{directory}/traces.lmdb"

@@ -7,7 +7,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Sequence
+from typing import Any, Iterator, List, Sequence
 
 import psycopg
 import pytest
@@ -503,38 +503,22 @@ def test_a_server_that_stays_away_gives_a_clear_error(store: PostgresStore) -> N
 # -- the conformance kit -------------------------------------------------------------------------
 
 KIT_SCHEMAS = SchemaFactory("kit")
-KIT_DIRECTORIES: Dict[Path, str] = {}  # the schema of the store last made for each directory
 
 
+@pytest.fixture(scope="module")
+def kit_server() -> Iterator[None]:
+    """The server is up (else skip, or fail under CI); afterwards no kit schema is left."""
+    require_server()
+    yield
+    KIT_SCHEMAS.drop_all()  # a schema an interrupted example left behind
+
+
+@pytest.mark.usefixtures("kit_server")
 class TestPostgresConformance(CallTraceStoreTests[PostgresStore]):
-    """The whole kit against the real server: one fresh schema per generated example."""
+    """The whole kit against the real server: one fresh schema per generated example, dropped after it."""
 
-    distinct_results = True
-    ordered_results = True
-
-    # A plain method, not a classmethod: Python 3.9's classmethod has no __name__ for pytest.
-    @pytest.fixture(autouse=True, scope="class")
-    def _postgres_server(self) -> Iterator[None]:
-        require_server()
-        yield
-        KIT_SCHEMAS.drop_all()
-
-    def connection_string(self, directory: Path) -> str:
-        schema = KIT_DIRECTORIES.get(directory)
-        if schema is None:
-            schema = KIT_DIRECTORIES[directory] = KIT_SCHEMAS.new_name()
-        return KIT_SCHEMAS.connection_string(schema)
-
-    def make_store(self, directory: Path) -> PostgresStore:
-        # A new schema every time: the kit may hand out a deleted directory's path again.
-        KIT_DIRECTORIES[directory] = KIT_SCHEMAS.new_name()
-        return PostgresStore.make_store(self.connection_string(directory))
-
-    def reopen_store(self, store: PostgresStore, directory: Path) -> PostgresStore:
-        return PostgresStore.make_store(self.connection_string(directory))
-
-    def remove_store(self, directory: Path) -> None:
-        PostgresStore.drop_store(self.connection_string(directory))
+    store_class = PostgresStore
+    connection_template = KIT_SCHEMAS.connection_string(KIT_SCHEMAS.prefix + "{unique}")
 
     def bad_connection_strings(self, directory: Path) -> Sequence[str]:
         good = self.connection_string(directory)
