@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from conformance.cli import main
+from conformance.cli import run
 
-raise SystemExit(main(prog="python -m conformance"))
+raise SystemExit(run(prog="python -m conformance"))

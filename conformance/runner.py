@@ -16,8 +16,17 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Type
 import pytest
 
 from conformance import profiles
-from conformance.report import KitReport, ProgressCallback, ResultCollector, RuleResult, rule_results
-from conformance.rules import RULES, check_rule_ids, rule_sort_key
+from conformance.deadline import DEFAULT_TIMEOUT
+from conformance.report import (
+    KitReport,
+    ProgressCallback,
+    ResultCollector,
+    RuleResult,
+    clause_results,
+    header_line,
+    rule_results,
+)
+from conformance.rules import CLAUSES, RULES, check_rule_ids, rule_sort_key
 from tracestore.loading import load_store_class
 
 __all__ = [
@@ -39,7 +48,8 @@ _PENDING: Dict[str, Callable[[], Type[Any]]] = {}
 
 
 def kit_rules() -> Dict[str, str]:
-    """Rule ID -> title, for every rule in the registry ``conformance.rules``, E1-E5 then S1-S15."""
+    """Rule ID -> title, for every rule in the registry ``conformance.rules``, E1-E5 then S1-S15
+    (the clauses are ``conformance.rules.CLAUSES``)."""
     return {rule: RULES[rule] for rule in sorted(RULES, key=rule_sort_key)}
 
 
@@ -54,6 +64,9 @@ def run_kit(
     ordered_results: Optional[bool] = None,
     processes: Optional[bool] = None,
     progress: Optional[ProgressCallback] = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    started: Optional[ProgressCallback] = None,
+    header: Optional[Callable[[str], None]] = None,
 ) -> KitReport:
     """Run the kit on a store class (or ``"pkg.mod:Class"``); see the README's conformance section.
 
@@ -62,9 +75,12 @@ def run_kit(
     (default: the class's ``example_connection_string``, else ``DEFAULT_TEMPLATE``).
     ``processes`` says whether other processes can open a store by its connection string
     (the multi-process half of S11); default: ``processes_by_default``.
-    ``rules`` restricts the run to the tests of those rule IDs. ``progress`` is called after
-    each test with its outcome and the count ``(done, total)``. Raises
-    ``tracestore.StoreConfigError`` for a bad path, ``ValueError`` for an unknown rule or profile.
+    ``rules`` restricts the run to the tests of those rule (or clause) IDs; ``declared`` maps
+    rule or clause IDs to the reason the store breaks them. Every call into a store must return
+    within ``timeout`` seconds. ``header`` is called with the report's first line before the
+    run; ``started`` as each test starts and ``progress`` after it, with the count
+    ``(k, total)``. Raises ``tracestore.StoreConfigError`` for a bad path, ``ValueError`` for
+    an unknown rule or profile or a timeout that is not positive.
     """
     if isinstance(store_class_or_path, str):
         store_class, store_name = load_store_class(store_class_or_path), store_class_or_path
@@ -80,6 +96,8 @@ def run_kit(
     check_rule_ids([*(selected or ()), *declared])
     if profile not in profiles.PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(profiles.PROFILES)}")
+    if not timeout > 0:
+        raise ValueError(f"the timeout must be a positive number of seconds, not {timeout!r}")
     distinct = (
         distinct_results if distinct_results is not None else getattr(store_class, "distinct_results", True)
     )
@@ -89,12 +107,14 @@ def run_kit(
     if processes is None:
         processes = processes_by_default(store_class, template)
     build = functools.partial(
-        build_test_class, store_class, template, declared, bool(distinct), bool(ordered), processes
+        build_test_class, store_class, template, declared, bool(distinct), bool(ordered), processes, timeout
     )
-    collector = ResultCollector(selected, progress)
-    started = time.perf_counter()
+    if header is not None:
+        header(header_line(store_name, profile, template))
+    collector = ResultCollector(selected, progress, started)
+    began = time.perf_counter()
     exit_code, output = _run_pytest(build, profile, collector)
-    duration = time.perf_counter() - started
+    duration = time.perf_counter() - began
     errors = list(collector.errors)
     if exit_code not in (
         pytest.ExitCode.OK,
@@ -104,7 +124,8 @@ def run_kit(
         errors.append(f"pytest exited with {exit_code!r}:\n{output.strip()}")
     tests = list(collector.tests.values())
     results = rule_results(titles, tests, declared, selected)
-    return KitReport(store_name, profile, template, duration, results, tests, errors)
+    clauses = clause_results(CLAUSES, tests, declared, selected)
+    return KitReport(store_name, profile, template, duration, results, tests, errors, clauses)
 
 
 def processes_by_default(store_class: Type[Any], template: str) -> bool:
@@ -123,12 +144,14 @@ def build_test_class(
     distinct: bool,
     ordered: bool,
     processes: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Type[Any]:
     """A ``CallTraceStoreTests`` subclass whose stores come from ``store_class.make_store(template)``.
 
     Without ``processes`` it has no ``connection_string`` hook, so the kit skips the
     multi-process half of S11 (saying so). Where the class has a ``drop_store(connection_string)``
-    classmethod (``PostgresStore``), each store is dropped once its example is done.
+    classmethod (``PostgresStore``), each store is dropped once its example is done; one that
+    fails or overruns is reported, naming the store it left behind.
     """
     from conformance.mixin import CallTraceStoreTests
 
@@ -144,9 +167,13 @@ def build_test_class(
         return strings.existing(directory)
 
     def remove_store(self: Any, directory: pathlib.Path) -> None:
-        made = strings.by_directory.pop(str(directory), None)
+        made = strings.by_directory.get(str(directory))
         if made is not None:
             store_class.drop_store(made)
+            del strings.by_directory[str(directory)]
+
+    def describe_store(self: Any, directory: pathlib.Path) -> str:
+        return repr(strings.by_directory.get(str(directory), str(directory)))
 
     namespace: Dict[str, Any] = {
         "make_store": make_store,
@@ -154,12 +181,15 @@ def build_test_class(
         "distinct_results": distinct,
         "ordered_results": ordered,
         "declared_deviations": dict(declared),
+        "call_timeout": timeout,
+        "describe_store": describe_store,
         "__module__": __name__,
     }
     if processes:
         namespace["connection_string"] = connection_string
     if callable(getattr(store_class, "drop_store", None)):
         namespace["remove_store"] = remove_store
+        namespace["cleanup_call_name"] = "drop_store"
     return type("TestConformance", (CallTraceStoreTests,), namespace)
 
 

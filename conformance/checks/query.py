@@ -91,13 +91,13 @@ class QueryChecks(KitBase[StoreT]):
                 f"str.startswith({prefix!r}): expected {expected}, got {got}"
             )
 
-    @pytest.mark.rule("S3")
+    @pytest.mark.rule("S3.wildcards")
     def test_S3_prefix_is_literal(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """S3: %, _, [, \\, *, ? and quotes in a prefix are plain characters, and case counts."""
         with self.fresh_store(tmp_path_factory) as session:
             self._check_prefixes(session, S3_MODULE, S3_QUALNAMES, S3_PREFIXES)
 
-    @pytest.mark.rule("S3")
+    @pytest.mark.rule("S3.case")
     def test_S3_prefix_is_case_sensitive(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """S3: "foo" does not match "Foo.bar", nor "foo." match "FOO.x"."""
         with self.fresh_store(tmp_path_factory) as session:
@@ -175,7 +175,7 @@ class QueryChecks(KitBase[StoreT]):
             f"returned {got} results, not {min(limit, matching)}"
         )
 
-    @pytest.mark.rule("S4")
+    @pytest.mark.rule("S4.zero")
     def test_S4_limit_zero_gives_empty(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """S4: limit=0 gives [] (with and without a prefix)."""
         module = module_function.__module__
@@ -185,7 +185,7 @@ class QueryChecks(KitBase[StoreT]):
                 got = list(session.store.filter(module, prefix, 0))
                 assert got == [], f"S4: filter({module!r}, {prefix!r}, 0) returned {len(got)} results"
 
-    @pytest.mark.rule("S4")
+    @pytest.mark.rule("S4.default")
     def test_S4_default_limit_is_2000(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """S4: without a limit, filter returns at most 2000 results (and 2000 of 2001)."""
         module = module_function.__module__
@@ -196,7 +196,7 @@ class QueryChecks(KitBase[StoreT]):
             got = len(session.store.filter(module, "module_"))
             assert got == 2000, f"S4: filter({module!r}, 'module_') with 2001 matches returned {got}"
 
-    @pytest.mark.rule("S4")
+    @pytest.mark.rule("S4.negative")
     def test_S4_negative_limit_raises_value_error(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """S4: a negative limit raises ValueError (with and without a prefix)."""
         module = module_function.__module__
