@@ -102,8 +102,7 @@ class StoreSession(Generic[StoreT]):
         """Close every store (each under the deadline); returns what went wrong, if anything."""
         problems: List[str] = []
         for store in reversed(self.opened):
-            if self.runner.overran:
-                problems.append(f"close not called: {self.runner.overran[0]} did not return in time")
+            if self.runner.overran:  # the test failed on that already; a stuck store is not closed
                 break
             try:
                 close_store(store)
@@ -113,12 +112,22 @@ class StoreSession(Generic[StoreT]):
         return problems
 
     def remove(self) -> List[str]:
-        """Call the kit's ``remove_store`` hook under the deadline; returns what went wrong."""
+        """Call the kit's ``remove_store`` hook under the deadline; returns what went wrong.
+
+        Once it has overrun in a test, it is not called again in that test (it would only wait
+        out the deadline once more): each later store is reported as left behind.
+        """
         kit, call = self.kit, self.kit.cleanup_call_name
+        left = f"left behind: {kit.describe_store(self.directory)}"
         try:
+            if kit._tracestore_cleanup_overran:
+                return [f"{call} not called, as it did not return before; {left}"]
             self.runner.call(call, kit.remove_store, self.directory)
-        except (Exception, StoreCallTimeout) as error:
-            return [f"{call} {_describe_error(error)}; left behind: {kit.describe_store(self.directory)}"]
+        except StoreCallTimeout as error:
+            kit._tracestore_cleanup_overran = True
+            return [f"{call} {_describe_error(error)}; {left}"]
+        except Exception as error:
+            return [f"{call} {_describe_error(error)}; {left}"]
         finally:
             self.runner.stop()
         return []
@@ -140,6 +149,7 @@ class KitBase(Generic[StoreT]):
     cleanup_call_name: ClassVar[str] = "remove_store"  # how cleanup errors name the remove_store hook
     _tracestore_expect_failure: bool = False  # set per test by the declared-deviations fixture
     _tracestore_cleanup_problems: List[str]  # set per test by the cleanup fixture
+    _tracestore_cleanup_overran: bool = False  # remove_store overran in this test
 
     def make_store(self, directory: Path) -> StoreT:
         raise NotImplementedError(f"{type(self).__qualname__} must define make_store(self, directory)")
@@ -218,6 +228,7 @@ class KitBase(Generic[StoreT]):
         """Report (as an error of the test) any store the test could not close or remove."""
         problems: List[str] = []
         self._tracestore_cleanup_problems = problems
+        self._tracestore_cleanup_overran = False
         yield
         if problems:
             shown = list(dict.fromkeys(problems))
