@@ -105,3 +105,12 @@ class HangingFilterStore(InMemoryStore):
     ) -> List[CallTraceThunk]:
         threading.Event().wait()
         raise AssertionError("unreachable")
+
+
+class HangingAddStore(InMemoryStore):
+    """``add`` never returns, like an insert waiting on a lock that no one releases."""
+
+    process_local: ClassVar[bool] = True
+
+    def add(self, traces: Iterable[Any]) -> None:
+        threading.Event().wait()
