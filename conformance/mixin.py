@@ -79,9 +79,16 @@ class CallTraceStoreTests(
         the kit compares answers as multisets and skips S15, saying so.
 
     ``declared_deviations: ClassVar[Mapping[str, str]] = {}``
-        Rules the store knowingly breaks, each with the reason. The tests of those rules
-        then run as strict expected failures: they must fail, and a pass is an error.
-        Unknown rule IDs are an error.
+        Rules, or clauses of a rule (``"S4.negative"``, ``conformance.rules.CLAUSES``), that
+        the store knowingly breaks, each with the reason. Their tests run as non-strict
+        expected failures that only the rule's own assertion confirms (another exception is a
+        failure); passing ones fail nothing, but the session fails when every test of a
+        declared rule passes. Unknown IDs are an error.
+
+    ``call_timeout: ClassVar[float] = 30.0``
+        Seconds each call into a store (``make_store``, ``add``, ``filter``, ``to_trace``,
+        ``list_modules``, ``close``, ``remove_store``, the S11 writers) may take; one that
+        overruns fails its test with the call's name ("add did not return within 30 s").
 
     Example::
 
