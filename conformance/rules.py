@@ -32,7 +32,6 @@ RULES: Dict[str, str] = {
 CLAUSES: Dict[str, str] = {
     "S3.wildcards": "%, _, *, ?, [, \\ and quotes in a prefix are plain characters",
     "S3.case": "a prefix is case-sensitive",
-    "S4.zero": "limit=0 gives []",
     "S4.default": "the default limit is 2000",
     "S4.negative": "a negative limit raises ValueError",
     "S11.threads": "concurrent threads lose nothing",

@@ -25,6 +25,7 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
+    Tuple,
     TypeVar,
 )
 
@@ -148,6 +149,7 @@ class KitBase(Generic[StoreT]):
     call_timeout: ClassVar[float] = DEFAULT_TIMEOUT
     cleanup_call_name: ClassVar[str] = "remove_store"  # how cleanup errors name the remove_store hook
     _tracestore_expect_failure: bool = False  # set per test by the declared-deviations fixture
+    _tracestore_test_rules: Tuple[str, ...] = ()  # the running test's rule and clause IDs, likewise
     _tracestore_cleanup_problems: List[str]  # set per test by the cleanup fixture
     _tracestore_cleanup_overran: bool = False  # remove_store overran in this test
 
@@ -183,6 +185,16 @@ class KitBase(Generic[StoreT]):
         return bad
 
     # -- plumbing --------------------------------------------------------------
+
+    def declared_apart(self, clause: str) -> bool:
+        """Whether ``clause`` is declared alone and the running test checks the rest of its rule:
+        such a test leaves out the inputs whose answer hangs on that clause."""
+        declared = self.declared_deviations
+        return (
+            clause in declared
+            and parent_rule(clause) not in declared
+            and clause not in self._tracestore_test_rules
+        )
 
     def has_hook(self, name: str) -> bool:
         """Whether the subclass overrides the optional hook ``name``."""
@@ -246,7 +258,9 @@ class KitBase(Generic[StoreT]):
                 f"{type(self).__qualname__}.declared_deviations names unknown rule(s) {unknown}",
                 pytrace=False,
             )
-        for marker in request.node.iter_markers(MARKER):
+        markers = list(request.node.iter_markers(MARKER))
+        self._tracestore_test_rules = tuple(str(rule) for marker in markers for rule in marker.args)
+        for marker in markers:
             for rule in marker.args:
                 for declared in (rule, parent_rule(rule)):
                     reason = self.declared_deviations.get(declared)

@@ -32,6 +32,7 @@ PROBES = "tests.kit.probe_stores"
 MEMORY = "reference_stores.memory:InMemoryStore"
 NEGATIVE_EMPTY = f"{PROBES}:NegativeLimitEmptyStore"
 NEGATIVE_CRASH = f"{PROBES}:NegativeLimitCrashStore"
+CASE_FOLDING = "tests.support.cli_broken_store:CaseFoldingPrefixStore"
 FAST = ["--profile", "dev", "--quiet"]
 
 
@@ -84,7 +85,25 @@ def test_a_store_declares_one_clause_and_is_checked_on_the_rest_of_its_rule(
     negative = data["clauses"]["S4.negative"]
     assert (negative["status"], negative["declared"]) == (DECLARED, True)
     assert negative["tests"] == ["test_S4_negative_limit_raises_value_error"]
-    assert (data["clauses"]["S4.zero"]["status"], data["clauses"]["S4.zero"]["declared"]) == (PASS, False)
+    default = data["clauses"]["S4.default"]
+    assert (default["status"], default["declared"]) == (PASS, False)
+
+
+def test_a_store_that_folds_case_declares_s3_case_and_is_checked_on_the_rest_of_s3(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = [CASE_FOLDING, *FAST, "--rule", "S3", "--declare", "S3.case=folds case, like SQL LIKE"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert status_of(out, "S3") == PASS and status_of(out, "S3.case") == DECLARED
+
+
+def test_a_store_that_folds_case_is_not_excused_by_declaring_s3_wildcards(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main([CASE_FOLDING, *FAST, "--rule", "S3", "--declare", "S3.wildcards=LIKE"]) == 1
+    out = capsys.readouterr().out
+    assert status_of(out, "S3") == FAIL and "str.startswith" in row(out, "S3")
 
 
 def test_undeclared_the_clause_fails_its_rule(capsys: pytest.CaptureFixture[str]) -> None:
