@@ -24,9 +24,9 @@ def main(argv: Optional[Sequence[str]] = None, prog: str = "tracestore-check") -
             file=sys.stderr,
         )
         return 2
-    from conformance.cli import main as cli_main
+    from conformance.cli import run
 
-    return cli_main(argv, prog=prog)
+    return run(argv, prog=prog)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Dict, List, Optional, Sequence, TextIO
 
+from conformance.deadline import DEFAULT_TIMEOUT, abandoned_threads
 from conformance.report import TestOutcome, format_text, write_json
 from conformance.runner import run_kit
 from tracestore.errors import StoreConfigError
@@ -59,6 +60,14 @@ def build_parser(prog: str = "tracestore-check") -> argparse.ArgumentParser:
         help="whether writer processes can open the store by connection string (S11); default: not for "
         "a class with process_local = True or a bare-name template like '{unique}', else yes",
     )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        help=f"how long one call into the store (add, filter, make_store, drop_store, ...) may take "
+        f"before its rule fails (default {DEFAULT_TIMEOUT:g})",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print full failure details")
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-test progress on stderr")
     return parser
@@ -74,6 +83,9 @@ def main(argv: Optional[Sequence[str]] = None, prog: str = "tracestore-check") -
     try:
         report = run_kit(
             args.store,
+            timeout=args.timeout,
+            header=_print_now,
+            started=None if progress is None else progress.started,
             connection_string=args.connection_string,
             profile=args.profile,
             declared=declared,
@@ -87,11 +99,36 @@ def main(argv: Optional[Sequence[str]] = None, prog: str = "tracestore-check") -
     except ValueError as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return 2
-    print(format_text(report, verbose=args.verbose))
+    print(format_text(report, verbose=args.verbose), flush=True)
     if args.json:
         write_json(report, args.json)
         print(f"{prog}: JSON report written to {args.json}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def run(argv: Optional[Sequence[str]] = None, prog: str = "tracestore-check") -> int:
+    """The console entry point: :func:`main`, then exit at once if a store call that overran
+    left a thread stuck in the store (it could keep the interpreter from exiting)."""
+    status = main(argv, prog)
+    if abandoned_threads():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
+
+
+def _print_now(line: str) -> None:
+    print(line, flush=True)
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    return seconds
 
 
 def _parse_declarations(parser: argparse.ArgumentParser, values: List[str]) -> Dict[str, str]:
@@ -105,10 +142,15 @@ def _parse_declarations(parser: argparse.ArgumentParser, values: List[str]) -> D
 
 
 class _ProgressPrinter:
-    """Prints '[k/n] S3 test_S3_prefix_is_literal passed 0.42s' per finished test."""
+    """Prints '[k/n] S3 test_S3_prefix_is_literal ...' as a test starts, and
+    '[k/n] S3 test_S3_prefix_is_literal passed 0.42s' once it has ended."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+
+    def started(self, test: TestOutcome, begun: int, total: int) -> None:
+        rules = ",".join(test.rules) or "-"
+        print(f"[{begun}/{total}] {rules} {test.name} ...", file=self.stream, flush=True)
 
     def __call__(self, test: TestOutcome, done: int, total: int) -> None:
         rules = ",".join(test.rules) or "-"

@@ -46,6 +46,7 @@ class CallTraceStoreTests(
     :class:`conformance.checks.base.KitBase`: ``store_class``, ``connection_template``,
     ``make_store``, ``reopen_store``, ``connection_string``, ``remove_store``,
     ``bad_connection_strings``, ``distinct_results``, ``ordered_results``,
-    ``process_local`` and ``declared_deviations``. What each capability enables is in
+    ``process_local``, ``declared_deviations`` (rules, or clauses like ``S4.negative``)
+    and ``call_timeout``. What each capability enables is in
     :mod:`conformance.requirements`.
     """

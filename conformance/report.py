@@ -2,8 +2,10 @@
 
 A rule's status comes from the tests that carry its ``rule`` marker:
 PASS, FAIL (with the minimal falsifying example), DECLARED (a declared deviation that
-did fail), SKIPPED (with the reason), NOT CHECKED (no test ran for it) or ERROR (a
-declared deviation that passed, or a test that errored outside the rule check).
+did fail by the rule's own assertion), SKIPPED (with the reason), NOT CHECKED (no test ran
+for it) or ERROR (a declared deviation whose every test passed or that crashed, or a test
+that errored outside the rule check, such as a failed cleanup). A clause (``S4.negative``)
+gets a result of its own too; its tests count for its rule unless the clause is declared.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, 
 
 import pytest
 
+from conformance.rules import parent_rule
+
 PASS, FAIL, DECLARED, SKIPPED, NOT_CHECKED, ERROR = (
     "PASS",
     "FAIL",
@@ -24,7 +28,7 @@ PASS, FAIL, DECLARED, SKIPPED, NOT_CHECKED, ERROR = (
     "ERROR",
 )
 OK_STATUSES = frozenset({PASS, DECLARED, SKIPPED, NOT_CHECKED})
-_RULE_ID = re.compile(r"\b([ES][0-9]{1,2})\b")
+_RULE_ID = re.compile(r"\b([ES][0-9]{1,2})\b(?!\.[a-z])")
 _TEST_NAME_RULE = re.compile(r"^test_([ES][0-9]{1,2})_")
 
 
@@ -39,6 +43,7 @@ class TestOutcome:
     outcome: str = "passed"
     duration: float = 0.0
     detail: str = ""
+    error: str = ""  # "Type: message" of the exception at the root of a crash (not an assertion)
 
 
 @dataclasses.dataclass
@@ -48,6 +53,7 @@ class RuleResult:
     status: str
     tests: List[str]
     detail: str = ""
+    declared: bool = False
 
 
 @dataclasses.dataclass
@@ -59,15 +65,26 @@ class KitReport:
     results: Dict[str, RuleResult]
     tests: List[TestOutcome]
     errors: List[str]
+    clauses: Dict[str, RuleResult] = dataclasses.field(default_factory=dict)
+
+    @property
+    def root_causes(self) -> List[Tuple[str, List[str]]]:
+        """``(error, rules)`` for each crash that two or more FAIL/ERROR rules share."""
+        return root_causes(self.results, self.tests)
+
+    def declared_clauses(self) -> List[RuleResult]:
+        return [r for r in self.clauses.values() if r.declared]
 
     @property
     def ok(self) -> bool:
         """True when no rule FAILed or ERRORed and the run itself had no error."""
-        return not self.errors and all(r.status in OK_STATUSES for r in self.results.values())
+        rows = [*self.results.values(), *self.declared_clauses()]
+        return not self.errors and all(r.status in OK_STATUSES for r in rows)
 
     def counts(self) -> Dict[str, int]:
+        """How many rules, and declared clauses, have each status."""
         found = {status: 0 for status in (PASS, FAIL, DECLARED, SKIPPED, NOT_CHECKED, ERROR)}
-        for result in self.results.values():
+        for result in [*self.results.values(), *self.declared_clauses()]:
             found[result.status] += 1
         return found
 
@@ -76,22 +93,33 @@ ProgressCallback = Callable[[TestOutcome, int, int], None]
 
 
 class ResultCollector:
-    """A pytest plugin object: restricts collection to ``selected`` rules and records each test."""
+    """A pytest plugin object: restricts collection to ``selected`` rules and records each test.
 
-    def __init__(self, selected: Optional[Set[str]] = None, progress: Optional[ProgressCallback] = None):
+    ``started(test, k, n)`` is called as the k-th test of n starts; ``progress(test, k, n)``
+    once it has ended.
+    """
+
+    def __init__(
+        self,
+        selected: Optional[Set[str]] = None,
+        progress: Optional[ProgressCallback] = None,
+        started: Optional[ProgressCallback] = None,
+    ):
         self.selected = selected
         self.progress = progress
+        self.started = started
         self.tests: Dict[str, TestOutcome] = {}
         self.errors: List[str] = []
         self.total = 0
         self._done = 0
+        self._begun = 0
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: List[pytest.Item]) -> None:
         kept, deselected = [], []
         for item in items:
             rules = item_rules(item)
-            if self.selected is None or self.selected.intersection(rules):
+            if self.selected is None or self.selected.intersection([*rules, *map(parent_rule, rules)]):
                 kept.append(item)
                 self.tests[item.nodeid] = TestOutcome(item.name, rules)
             else:
@@ -105,11 +133,20 @@ class ResultCollector:
         if report.failed:
             self.errors.append(f"collecting {report.nodeid or 'the kit'} failed:\n{report.longreprtext}")
 
+    def pytest_runtest_logstart(self, nodeid: str, location: Tuple[str, Optional[int], str]) -> None:
+        test = self.tests.get(nodeid)
+        if test is not None:
+            self._begun += 1
+            if self.started is not None:
+                self.started(test, self._begun, self.total)
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         test = self.tests.get(report.nodeid)
         if test is None:
             return
         test.duration += report.duration
+        if report.when == "teardown" and report.failed and test.outcome == "failed":
+            self.errors.append(f"{test.name}: error in teardown: {failure_summary(report)}")  # kept apart
         _record_phase(test, report)
         if report.when == "teardown":
             self._done += 1
@@ -134,8 +171,10 @@ def _record_phase(test: TestOutcome, report: pytest.TestReport) -> None:
     if report.failed:
         if report.when == "call":
             test.outcome, test.detail = "failed", failure_summary(report)
+            test.error = root_error(report)
         elif test.outcome != "failed":
             test.outcome, test.detail = "error", f"error in {report.when}: {failure_summary(report)}"
+            test.error = root_error(report)
     elif report.skipped:
         if wasxfail is not None:
             test.outcome, test.detail = "xfailed", failure_summary(report) or str(wasxfail)
@@ -143,6 +182,26 @@ def _record_phase(test: TestOutcome, report: pytest.TestReport) -> None:
             test.outcome, test.detail = "skipped", _skip_reason(report)
     elif report.when == "call" and wasxfail is not None:
         test.outcome, test.detail = "xpassed", f"unexpectedly passed ({wasxfail})"
+
+
+_VERDICTS = ("AssertionError", "Failed", "ExceptionGroup", "BaseExceptionGroup", "FlakyFailure")
+
+
+def root_error(report: pytest.TestReport) -> str:
+    """``"Type: message"`` of the first exception in the failure's chain that is not a check's
+    verdict (an assertion, ``pytest.fail``), without the module path; "" when there is none."""
+    chain = getattr(report.longrepr, "chain", None)
+    crashes = [element[1] for element in chain] if isinstance(chain, list) else []
+    if not crashes:
+        crashes = [getattr(report.longrepr, "reprcrash", None)]
+    for crash in crashes:
+        message = str(getattr(crash, "message", "") or "").strip()
+        head, sep, text = message.partition(":")
+        kind = head.rpartition(".")[2].strip()
+        if not sep or not kind.isidentifier() or kind in _VERDICTS:
+            continue
+        return f"{kind}: {text.strip().splitlines()[0] if text.strip() else ''}".rstrip(": ")
+    return ""
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -198,11 +257,56 @@ def rule_results(
     declared: Mapping[str, str],
     selected: Optional[Set[str]] = None,
 ) -> Dict[str, RuleResult]:
-    """Each registry rule's status, from the outcomes of the tests that carry it."""
-    return {
-        rule: _rule_result(rule, title, [t for t in tests if rule in t.rules], declared.get(rule), selected)
-        for rule, title in titles.items()
-    }
+    """Each registry rule's status, from the outcomes of the tests that carry it or one of its
+    clauses (except the tests of a declared clause, which has a result of its own)."""
+    results = {}
+    for rule, title in titles.items():
+        mine = [t for t in tests if _checks(t, rule) and not _declared_clause(t, rule, declared)]
+        result = _rule_result(rule, title, mine, declared.get(rule), _selected(selected, rule))
+        apart = sorted(c for c in declared if c != rule and parent_rule(c) == rule)
+        if apart and result.status != DECLARED:
+            note = f"{', '.join(apart)} declared, checked apart"
+            result.detail = f"{result.detail}; {note}" if result.detail else note
+        results[rule] = result
+    return results
+
+
+def clause_results(
+    titles: Mapping[str, str],
+    tests: Sequence[TestOutcome],
+    declared: Mapping[str, str],
+    selected: Optional[Set[str]] = None,
+) -> Dict[str, RuleResult]:
+    """Each clause's status, from its own tests; a clause is declared alone or with its rule."""
+    results = {}
+    for clause, title in titles.items():
+        reason = declared.get(clause, declared.get(parent_rule(clause)))
+        mine = [t for t in tests if clause in t.rules]
+        result = _rule_result(clause, title, mine, reason, _selected(selected, clause))
+        result.declared = clause in declared
+        results[clause] = result
+    return results
+
+
+def _checks(test: TestOutcome, rule: str) -> bool:
+    return any(parent_rule(r) == rule for r in test.rules)
+
+
+def _declared_clause(test: TestOutcome, rule: str, declared: Mapping[str, str]) -> bool:
+    return rule not in declared and any(
+        r != rule and parent_rule(r) == rule and r in declared for r in test.rules
+    )
+
+
+def _selected(selected: Optional[Set[str]], rule: str) -> Optional[Set[str]]:
+    """``selected``, counting a rule's selection for its clauses and a clause's for its rule."""
+    if selected is None:
+        return None
+    return (
+        {rule}
+        if rule in selected or parent_rule(rule) in selected or rule in map(parent_rule, selected)
+        else set()
+    )
 
 
 def _rule_result(
@@ -216,14 +320,7 @@ def _rule_result(
     ran = [t for t in tests if t.outcome != "skipped"]
     skipped = [t for t in tests if t.outcome == "skipped"]
     if reason is not None:
-        confirmed = [t for t in tests if t.outcome == "xfailed"]
-        unexpected = [t for t in tests if t.outcome in ("failed", "error", "xpassed")]
-        if unexpected:
-            detail = f"declared ({reason}) but {_describe(unexpected[0])}"
-            return RuleResult(rule, title, ERROR, names, detail)
-        if confirmed or ran:
-            return RuleResult(rule, title, DECLARED, names, reason)
-        return RuleResult(rule, title, SKIPPED, names, _skip_detail(skipped))
+        return _declared_result(rule, title, tests, reason, skipped)
     if failed:
         status = FAIL if any(t.outcome == "failed" for t in failed) else ERROR
         # Show a failure with a falsifying example first; name the other failing tests.
@@ -239,6 +336,47 @@ def _rule_result(
         return RuleResult(rule, title, SKIPPED, names, _skip_detail(skipped))
     inconclusive = "; ".join(f"{t.name} failed on another rule" for t in tests if t.outcome == "failed")
     return RuleResult(rule, title, NOT_CHECKED, names, inconclusive or _describe(tests[0]))
+
+
+def _declared_result(
+    rule: str, title: str, tests: List[TestOutcome], reason: str, skipped: List[TestOutcome]
+) -> RuleResult:
+    """DECLARED when a test failed by the rule's own assertion (xfailed) and none crashed;
+    ERROR when one crashed (an exception that is not the rule's verdict) or when every test
+    that ran passed; SKIPPED when none ran."""
+    names = [t.name for t in tests]
+    confirmed = [t for t in tests if t.outcome == "xfailed"]
+    crashed = [t for t in tests if t.outcome in ("failed", "error")]
+    passed = [t for t in tests if t.outcome in ("passed", "xpassed")]
+    if crashed:
+        first = crashed[0]
+        detail = f"declared ({reason}) but {first.name} {first.outcome} with an error that is not {rule}'s "
+        detail += f"assertion: {first.detail}"
+        return RuleResult(rule, title, ERROR, names, detail)
+    if confirmed:
+        return RuleResult(rule, title, DECLARED, names, reason)
+    if passed:
+        which = ", ".join(t.name for t in passed)
+        detail = f"declared ({reason}) but every test passed: {which}; remove the declaration"
+        return RuleResult(rule, title, ERROR, names, detail)
+    return RuleResult(rule, title, SKIPPED, names, _skip_detail(skipped))
+
+
+def root_causes(
+    results: Mapping[str, RuleResult], tests: Sequence[TestOutcome]
+) -> List[Tuple[str, List[str]]]:
+    """The crashes shared by two or more FAIL/ERROR rules: ``(error, rules)``, most rules first."""
+    by_error: Dict[str, List[str]] = {}
+    for rule, result in results.items():
+        if result.status not in (FAIL, ERROR):
+            continue
+        errors = {
+            t.error for t in tests if t.error and t.name in result.tests and t.outcome in ("failed", "error")
+        }
+        for error in sorted(errors):
+            by_error.setdefault(error, []).append(rule)
+    shared = [(error, rules) for error, rules in by_error.items() if len(rules) > 1]
+    return sorted(shared, key=lambda item: -len(item[1]))
 
 
 def _blames(test: TestOutcome, rule: str) -> bool:
@@ -264,16 +402,21 @@ def format_text(report: KitReport, *, verbose: bool = False, width: int = 240) -
 
     M counts FAIL and ERROR rules and run errors, so CI can parse the last line alone.
     """
-    lines = [
-        f"tracestore conformance: {report.store} (profile {report.profile}, {report.connection_string!r})"
-    ]
+    lines = [header_line(report.store, report.profile, report.connection_string)]
+    lines.extend(
+        f"{len(rules)} rules fail with the same error: {error} -- {', '.join(rules)}"
+        for error, rules in report.root_causes
+    )
+    clauses = report.declared_clauses()
     for result in report.results.values():
-        line = f"{result.rule:<4} {result.status:<11}  {result.title}"
-        if result.detail:
-            line += f"  ({_one_line(result.detail, width)})"
-        lines.append(line)
-        if verbose and result.status in (FAIL, ERROR):
-            lines.extend(f"{result.rule:<4} | {detail_line}" for detail_line in result.detail.splitlines())
+        for row in [result, *(c for c in clauses if parent_rule(c.rule) == result.rule)]:
+            name = row.rule if row is result else f"  {row.rule}"
+            line = f"{name:<4} {row.status:<11}  {row.title}"
+            if row.detail:
+                line += f"  ({_one_line(row.detail, width)})"
+            lines.append(line)
+            if verbose and row.status in (FAIL, ERROR):
+                lines.extend(f"{row.rule:<4} | {detail_line}" for detail_line in row.detail.splitlines())
     lines.extend(f"error: {error}" for error in report.errors)
     counts = report.counts()
     parts = [f"{counts[PASS]} passed", f"{counts[FAIL]} failed", f"{counts[DECLARED]} declared"]
@@ -283,6 +426,11 @@ def format_text(report: KitReport, *, verbose: bool = False, width: int = 240) -
         f"conformance: {counts[PASS]} passed, {counts[FAIL] + counts[ERROR] + len(report.errors)} failed"
     )
     return "\n".join(lines)
+
+
+def header_line(store: str, profile: str, connection_string: str) -> str:
+    """The report's first line; the CLI prints it before the run starts, too."""
+    return f"tracestore conformance: {store} (profile {profile}, {connection_string!r})"
 
 
 def _one_line(text: str, width: int) -> str:
@@ -310,9 +458,20 @@ def to_json(report: KitReport) -> Dict[str, Any]:
         "ok": report.ok,
         "counts": report.counts(),
         "errors": report.errors,
+        "root_causes": [{"error": error, "rules": rules} for error, rules in report.root_causes],
         "rules": {
             rule: {"status": r.status, "title": r.title, "tests": r.tests, "detail": r.detail}
             for rule, r in report.results.items()
+        },
+        "clauses": {
+            clause: {
+                "status": r.status,
+                "title": r.title,
+                "tests": r.tests,
+                "detail": r.detail,
+                "declared": r.declared,
+            }
+            for clause, r in report.clauses.items()
         },
         "tests": [dataclasses.asdict(t) | {"duration": round(t.duration, 3)} for t in report.tests],
     }

@@ -15,8 +15,17 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Type
 import pytest
 
 from conformance import profiles, requirements
-from conformance.report import KitReport, ProgressCallback, ResultCollector, RuleResult, rule_results
-from conformance.rules import RULES, check_rule_ids, rule_sort_key
+from conformance.deadline import DEFAULT_TIMEOUT
+from conformance.report import (
+    KitReport,
+    ProgressCallback,
+    ResultCollector,
+    RuleResult,
+    clause_results,
+    header_line,
+    rule_results,
+)
+from conformance.rules import CLAUSES, RULES, check_rule_ids, rule_sort_key
 from tracestore.loading import load_store_class
 
 __all__ = [
@@ -37,7 +46,8 @@ _PENDING: Dict[str, Callable[[], Type[Any]]] = {}
 
 
 def kit_rules() -> Dict[str, str]:
-    """Rule ID -> title, for every rule in the registry ``conformance.rules``, E1-E5 then S1-S15."""
+    """Rule ID -> title, for every rule in the registry ``conformance.rules``, E1-E5 then S1-S15
+    (the clauses are ``conformance.rules.CLAUSES``)."""
     return {rule: RULES[rule] for rule in sorted(RULES, key=rule_sort_key)}
 
 
@@ -52,6 +62,9 @@ def run_kit(
     ordered_results: Optional[bool] = None,
     processes: Optional[bool] = None,
     progress: Optional[ProgressCallback] = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    started: Optional[ProgressCallback] = None,
+    header: Optional[Callable[[str], None]] = None,
 ) -> KitReport:
     """Run the kit on a store class (or ``"pkg.mod:Class"``); see the README's conformance section.
 
@@ -61,9 +74,12 @@ def run_kit(
     ``processes`` says whether other processes can open a store by its connection string
     (S10's reopen, the multi-process half of S11). ``distinct_results``, ``ordered_results`` and
     ``processes`` default to what the registry derives (``conformance.requirements``).
-    ``rules`` restricts the run to the tests of those rule IDs. ``progress`` is called after
-    each test with its outcome and the count ``(done, total)``. Raises
-    ``tracestore.StoreConfigError`` for a bad path, ``ValueError`` for an unknown rule or profile.
+    ``rules`` restricts the run to the tests of those rule (or clause) IDs; ``declared`` maps
+    rule or clause IDs to the reason the store breaks them. Every call into a store must return
+    within ``timeout`` seconds. ``header`` is called with the report's first line before the
+    run; ``started`` as each test starts and ``progress`` after it, with the count
+    ``(k, total)``. Raises ``tracestore.StoreConfigError`` for a bad path, ``ValueError`` for
+    an unknown rule or profile or a timeout that is not positive.
     """
     if isinstance(store_class_or_path, str):
         store_class, store_name = load_store_class(store_class_or_path), store_class_or_path
@@ -79,13 +95,24 @@ def run_kit(
     check_rule_ids([*(selected or ()), *declared])
     if profile not in profiles.PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(profiles.PROFILES)}")
+    if not timeout > 0:
+        raise ValueError(f"the timeout must be a positive number of seconds, not {timeout!r}")
     build = functools.partial(
-        build_test_class, store_class, template, declared, distinct_results, ordered_results, processes
+        build_test_class,
+        store_class,
+        template,
+        declared,
+        distinct_results,
+        ordered_results,
+        processes,
+        timeout,
     )
-    collector = ResultCollector(selected, progress)
-    started = time.perf_counter()
+    if header is not None:
+        header(header_line(store_name, profile, template))
+    collector = ResultCollector(selected, progress, started)
+    began = time.perf_counter()
     exit_code, output = _run_pytest(build, profile, collector)
-    duration = time.perf_counter() - started
+    duration = time.perf_counter() - began
     errors = list(collector.errors)
     if exit_code not in (
         pytest.ExitCode.OK,
@@ -95,7 +122,8 @@ def run_kit(
         errors.append(f"pytest exited with {exit_code!r}:\n{output.strip()}")
     tests = list(collector.tests.values())
     results = rule_results(titles, tests, declared, selected)
-    return KitReport(store_name, profile, template, duration, results, tests, errors)
+    clauses = clause_results(CLAUSES, tests, declared, selected)
+    return KitReport(store_name, profile, template, duration, results, tests, errors, clauses)
 
 
 def processes_by_default(store_class: Type[Any], template: str) -> bool:
@@ -116,6 +144,7 @@ def build_test_class(
     distinct: Optional[bool] = None,
     ordered: Optional[bool] = None,
     processes: Optional[bool] = None,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Type[Any]:
     """The two-line ``CallTraceStoreTests`` subclass of ``store_class`` and ``template``.
 
@@ -130,12 +159,15 @@ def build_test_class(
         "store_class": store_class,
         "connection_template": template,
         "declared_deviations": dict(declared),
+        "call_timeout": timeout,
         "__module__": __name__,
     }
     stated = {"distinct_results": distinct, "ordered_results": ordered}
     if processes is not None:
         stated["process_local"] = not processes
     namespace.update((name, value) for name, value in stated.items() if value is not None)
+    if callable(getattr(store_class, "drop_store", None)):
+        namespace["cleanup_call_name"] = "drop_store"
     return type("TestConformance", (CallTraceStoreTests,), namespace)
 
 

@@ -3,8 +3,9 @@
 :class:`KitBase` declares the hooks a user implements (documented on
 ``conformance.CallTraceStoreTests``), gives each example a fresh store in a fresh
 directory (:meth:`KitBase.fresh_store`), applies the current settings profile
-(:meth:`KitBase.hypothesis_settings`) and turns declared deviations into strict
-expected failures.
+(:meth:`KitBase.hypothesis_settings`), runs every store call under a deadline
+(:mod:`conformance.deadline`), reports failed cleanup, and turns declared deviations
+into expected failures.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
+    Tuple,
     Type,
     TypeVar,
 )
@@ -33,8 +35,9 @@ import pytest
 
 from conformance import profiles, requirements
 from conformance.connections import ConnectionStrings
+from conformance.deadline import DEFAULT_TIMEOUT, CallRunner, StoreCallTimeout, StoreProxy, unwrap
 from conformance.model import RowKey, trace_key
-from conformance.rules import MARKER, RULES
+from conformance.rules import CLAUSES, MARKER, RULES, RuleFailure, declared_reason, parent_rule
 from tracestore.loading import StoreLike, ThunkLike
 
 __all__ = ["KitBase", "StoreLike", "StoreSession", "StoreT", "ThunkLike", "close_store", "decode_keys"]
@@ -58,20 +61,30 @@ def decode_keys(thunks: Iterable[ThunkLike]) -> List[RowKey]:
 
 
 class StoreSession(Generic[StoreT]):
-    """A fresh store in its own directory, and the stores reopened from it; closes them all."""
+    """A fresh store in its own directory, and the stores reopened from it; closes them all.
+
+    Every call into the stores runs on one worker thread under the kit's deadline
+    (``KitBase.call_timeout``): ``store`` is a :class:`conformance.deadline.StoreProxy`.
+    """
 
     def __init__(self, kit: KitBase[StoreT], directory: Path) -> None:
         self.kit = kit
         self.directory = directory
+        self.runner = CallRunner(kit.call_timeout, directory.name)
         self.opened: List[StoreT] = []
-        self.store: StoreT = kit.make_store(directory)
+        self.store: StoreT = self._wrap(self.runner.call("make_store", kit.make_store, directory))
         self.opened.append(self.store)
 
     def reopen(self) -> StoreT:
         """Open the same store again with ``reopen_store`` (the old one stays open) and use it."""
-        self.store = self.kit.reopen_store(self.store, self.directory)
+        raw = self.runner.call("reopen_store", self.kit.reopen_store, unwrap(self.store), self.directory)
+        self.store = self._wrap(raw)
         self.opened.append(self.store)
         return self.store
+
+    def _wrap(self, store: StoreT) -> StoreT:
+        wrapped: StoreT = StoreProxy(store, self.runner)  # type: ignore[assignment]  # stands for the store
+        return wrapped
 
     def keys(self, module: str, prefix: Optional[str] = None, limit: Optional[int] = None) -> List[RowKey]:
         """``filter``'s answer, decoded and keyed; ``limit=None`` leaves the store's default."""
@@ -88,10 +101,45 @@ class StoreSession(Generic[StoreT]):
         except Exception:
             return []
 
-    def close(self) -> None:
+    def close(self) -> List[str]:
+        """Close every store (each under the deadline); returns what went wrong, if anything."""
+        problems: List[str] = []
         for store in reversed(self.opened):
-            close_store(store)
+            if self.runner.overran:  # the test failed on that already; a stuck store is not closed
+                break
+            try:
+                close_store(store)
+            except (Exception, StoreCallTimeout) as error:
+                problems.append(f"close {_describe_error(error)}")
         self.opened.clear()
+        return problems
+
+    def remove(self) -> List[str]:
+        """Call the kit's ``remove_store`` hook under the deadline; returns what went wrong.
+
+        Once it has overrun in a test, it is not called again in that test (it would only wait
+        out the deadline once more): each later store is reported as left behind.
+        """
+        kit, call = self.kit, self.kit.cleanup_call_name
+        left = f"left behind: {kit.describe_store(self.directory)}"
+        try:
+            if kit._tracestore_cleanup_overran:
+                return [f"{call} not called, as it did not return before; {left}"]
+            self.runner.call(call, kit.remove_store, self.directory)
+        except StoreCallTimeout as error:
+            kit._tracestore_cleanup_overran = True
+            return [f"{call} {_describe_error(error)}; {left}"]
+        except Exception as error:
+            return [f"{call} {_describe_error(error)}; {left}"]
+        finally:
+            self.runner.stop()
+        return []
+
+
+def _describe_error(error: BaseException) -> str:
+    if isinstance(error, StoreCallTimeout):
+        return str(error).partition(" ")[2]  # "did not return within 30 s"
+    return f"raised {type(error).__name__}: {error}"
 
 
 class KitBase(Generic[StoreT]):
@@ -128,10 +176,19 @@ class KitBase(Generic[StoreT]):
     another process and the multi-process half of S11 are then skipped, saying so."""
 
     declared_deviations: ClassVar[Mapping[str, str]] = MappingProxyType({})
-    """Rules the store knowingly breaks, each with the reason: their tests must fail, and a rule
-    whose tests all pass is an error. Unknown rule IDs are an error."""
+    """Rules, or clauses of a rule (``"S4.negative"``, ``conformance.rules.CLAUSES``), that the
+    store knowingly breaks, each with the reason: only the rule's own assertion confirms one, and
+    a declared rule whose tests all pass is an error. Unknown IDs are an error."""
 
+    call_timeout: ClassVar[float] = DEFAULT_TIMEOUT
+    """Seconds one call into the store (make_store, add, filter, to_trace, list_modules, close,
+    remove_store, a writer) may take; a call that overruns fails its rule, naming the call."""
+
+    cleanup_call_name: ClassVar[str] = "remove_store"  # how cleanup errors name the remove_store hook
     _tracestore_expect_failure: bool = False  # set per test by the declared-deviations fixture
+    _tracestore_test_rules: Tuple[str, ...] = ()  # the running test's rule and clause IDs, likewise
+    _tracestore_cleanup_problems: List[str]  # set per test by the cleanup fixture
+    _tracestore_cleanup_overran: bool = False  # remove_store overran in this test
     _tracestore_strings: ClassVar[Optional[ConnectionStrings]] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -197,9 +254,19 @@ class KitBase(Generic[StoreT]):
         drop = getattr(type(self).store_class, "drop_store", None)
         if strings is None or not callable(drop):
             return
-        made = strings.forget(directory)
+        made = strings.by_directory.get(str(directory))
         if made is not None:
             drop(made)
+            strings.forget(directory)  # only once dropped: a failed drop is reported by this string
+
+    def describe_store(self, directory: Path) -> str:
+        """What cleanup errors say was left: the store's connection string where the kit made it,
+        else whatever ``make_store(directory)`` made outside that directory."""
+        strings = self._tracestore_strings
+        made = None if strings is None else strings.by_directory.get(str(directory))
+        if made is not None:
+            return repr(made)
+        return f"whatever make_store({str(directory)!r}) made outside that directory"
 
     def bad_connection_strings(self, directory: Path) -> Sequence[str]:
         """Optional: connection strings that cannot name a store, for S14.
@@ -237,6 +304,16 @@ class KitBase(Generic[StoreT]):
             if reason is not None:
                 pytest.skip(reason)
 
+    def declared_apart(self, clause: str) -> bool:
+        """Whether ``clause`` is declared alone and the running test checks the rest of its rule:
+        such a test leaves out the inputs whose answer hangs on that clause."""
+        declared = self.declared_deviations
+        return (
+            clause in declared
+            and parent_rule(clause) not in declared
+            and clause not in self._tracestore_test_rules
+        )
+
     @contextlib.contextmanager
     def fresh_store(self, factory: pytest.TempPathFactory) -> Iterator[StoreSession[StoreT]]:
         """A new store in a new empty directory, closed and deleted afterwards."""
@@ -249,8 +326,13 @@ class KitBase(Generic[StoreT]):
             yield session
         finally:
             if session is not None:
-                session.close()
-                self.remove_store(directory)
+                problems = session.close()
+                problems += session.remove()
+                if problems:  # reported once the test is done, by the cleanup fixture
+                    found = getattr(self, "_tracestore_cleanup_problems", None)
+                    if found is None:
+                        raise StoreCleanupError("; ".join(problems))
+                    found.extend(problems)
             shutil.rmtree(directory, ignore_errors=True)
 
     def hypothesis_settings(self, stateful: bool = False, **overrides: Any) -> hypothesis.settings:
@@ -263,23 +345,46 @@ class KitBase(Generic[StoreT]):
         return profiles.current_stateful(**overrides) if stateful else profiles.current(**overrides)
 
     @pytest.fixture(autouse=True)
+    def _tracestore_cleanup(self) -> Iterator[None]:
+        """Report (as an error of the test) any store the test could not close or remove."""
+        problems: List[str] = []
+        self._tracestore_cleanup_problems = problems
+        self._tracestore_cleanup_overran = False
+        yield
+        if problems:
+            shown = list(dict.fromkeys(problems))
+            pytest.fail(f"cleanup failed: {'; '.join(shown[:5])}", pytrace=False)
+
+    @pytest.fixture(autouse=True)
     def _tracestore_declared_deviations(self, request: pytest.FixtureRequest) -> None:
-        """Expect a strict failure from each test of a rule listed in ``declared_deviations``."""
-        unknown = sorted(set(self.declared_deviations) - set(RULES))
+        """Expect each test of a rule or clause listed in ``declared_deviations`` to fail by the
+        rule's own assertion (:func:`conformance.rules.is_rule_failure`; any other exception is
+        an error). Not strict: a passing test is an XPASS, and the plugin fails the session when
+        every test of a declared rule passed."""
+        unknown = sorted(set(self.declared_deviations) - set(RULES) - set(CLAUSES))
         if unknown:
             pytest.fail(
                 f"{type(self).__qualname__}.declared_deviations names unknown rule(s) {unknown}",
                 pytrace=False,
             )
-        for marker in request.node.iter_markers(MARKER):
+        markers = list(request.node.iter_markers(MARKER))
+        self._tracestore_test_rules = tuple(str(rule) for marker in markers for rule in marker.args)
+        for marker in markers:
             for rule in marker.args:
-                reason = self.declared_deviations.get(rule)
-                if reason is not None:
-                    self._tracestore_expect_failure = True
-                    request.node.add_marker(
-                        pytest.mark.xfail(strict=True, reason=f"declared deviation from {rule}: {reason}")
-                    )
-                    return
+                for declared in (rule, parent_rule(rule)):
+                    reason = self.declared_deviations.get(declared)
+                    if reason is not None:
+                        self._tracestore_expect_failure = True
+                        request.node.add_marker(
+                            pytest.mark.xfail(
+                                strict=False, raises=RuleFailure, reason=declared_reason(declared, reason)
+                            )
+                        )
+                        return
+
+
+class StoreCleanupError(Exception):
+    """A store could not be closed or removed (outside a kit test, where no fixture reports it)."""
 
 
 _ADOPTED_FROM_STORE_CLASS = ("ordered_results", "distinct_results", "process_local")

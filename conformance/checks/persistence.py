@@ -19,6 +19,7 @@ from conformance.checks.base import (
     close_store,
 )
 from conformance.checks.recency import HISTORIES, PREFIXES
+from conformance.deadline import call_with_deadline, unwrap
 from conformance.model import HistoryModel, RowKey, describe
 from conformance.requirements import requires
 from tracestore import CallTrace
@@ -95,7 +96,7 @@ class PersistenceChecks(KitBase[StoreT]):
     ) -> List[Tuple[str, Path, Optional[BaseException], Snapshot, Snapshot]]:
         """Try each bad connection string: ``(string, directory, error, tree before, tree after)``."""
         with self.fresh_store(tmp_path_factory) as session:
-            store_class: Any = type(session.store)
+            store_class: Any = type(unwrap(session.store))
             homes = self._store_homes(session.directory)
         directory = tmp_path_factory.mktemp("bad", numbered=True)
         (directory / NOT_A_DIRECTORY).write_text("a regular file, so no store can live beneath it\n")
@@ -113,11 +114,11 @@ class PersistenceChecks(KitBase[StoreT]):
             before = _tree(directory)
             error: Optional[BaseException] = None
             try:
-                made = store_class.make_store(bad)
+                made = call_with_deadline("make_store", self.call_timeout, store_class.make_store, bad)
             except Exception as exc:
                 error = exc
             else:
-                close_store(made)
+                call_with_deadline("close", self.call_timeout, close_store, made)
             attempts.append((bad, directory, error, before, _tree(directory)))
         return attempts
 

@@ -2,7 +2,8 @@
 
 Run as ``python -m conformance.checks.writers`` this module is one writer process:
 it imports the store class, waits for the go signal, opens the store with
-``make_store(connection_string)`` and adds its traces in small batches.
+``make_store(connection_string)`` and adds its traces in small batches. Every store call,
+in threads and processes, runs under the kit's deadline (:mod:`conformance.deadline`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any, List, Sequence
+from typing import Any, Dict, List, Sequence
 
+from conformance.deadline import StoreCallTimeout, call_with_deadline, unwrap, wait_for_threads
 from conformance.sample_functions import module_function
 from tracestore import CallTrace
 
@@ -25,6 +27,8 @@ PROCESSES, TRACES_PER_PROCESS = 3, 100
 BATCH = 5
 PROBE = "probe"
 START_TIMEOUT = 120.0
+"""Seconds a writer process may take to start (import Python and the store class)."""
+STUCK_EXIT = 3
 
 
 def writer_traces(writer: str, count: int) -> List[CallTrace]:
@@ -37,6 +41,22 @@ def add_in_batches(store: Any, traces: Sequence[CallTrace]) -> None:
         store.add(traces[start : start + BATCH])
 
 
+def _process_budget(timeout: float, calls: int) -> float:
+    """How long the parent waits for a writer process that makes ``calls`` store calls, each of
+    which the process itself bounds by ``timeout``: their sum, plus time to start."""
+    return START_TIMEOUT + timeout * (calls + 2)
+
+
+def _in_process(what: str, timeout: float, function: Any, *args: Any) -> Any:
+    """A store call in a writer process under the deadline; an overrun ends the process at once
+    (its stuck thread could keep it alive), saying which call overran."""
+    try:
+        return call_with_deadline(what, timeout, function, *args)
+    except StoreCallTimeout as error:
+        print(f"{error}", file=sys.stderr, flush=True)
+        os._exit(STUCK_EXIT)
+
+
 def _load_class(module: str, qualname: str) -> Any:
     found: Any = importlib.import_module(module)
     for part in qualname.split("."):
@@ -44,27 +64,42 @@ def _load_class(module: str, qualname: str) -> Any:
     return found
 
 
+def _close(store: Any) -> None:
+    close = getattr(store, "close", None)
+    if callable(close):
+        close()
+
+
+def _seen(store: Any) -> int:
+    found = store.filter(module_function.__module__, None, 100_000)
+    return sum(1 for thunk in found if f"{PROBE}_0" in thunk.to_trace().arg_types)
+
+
 def probe_main(argv: Sequence[str]) -> int:
-    """``probe MODULE QUALNAME CONNECTION_STRING``: print how many traces of the probe writer it sees."""
-    module, qualname, connection_string = argv
-    store = _load_class(module, qualname).make_store(connection_string)
+    """``probe MODULE QUALNAME CONNECTION_STRING TIMEOUT``: print how many traces of the probe
+    writer it sees."""
+    module, qualname, connection_string, timeout_text = argv
+    timeout = float(timeout_text)
+    store = _in_process("make_store", timeout, _load_class(module, qualname).make_store, connection_string)
     try:
-        found = store.filter(module_function.__module__, None, 100_000)
-        print(sum(1 for thunk in found if f"{PROBE}_0" in thunk.to_trace().arg_types))
+        print(_in_process("filter", timeout, _seen, store))
     finally:
-        close = getattr(store, "close", None)
-        if callable(close):
-            close()
+        _in_process("close", timeout, _close, store)
     return 0
 
 
-def sees_other_processes(store: Any, store_class: type, connection_string: str) -> bool:
+def sees_other_processes(store: Any, store_class: type, connection_string: str, timeout: float) -> bool:
     """Add a probe trace to ``store`` and ask another process, opening ``connection_string``, for it."""
     store.add(writer_traces(PROBE, 1))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    args = [store_class.__module__, store_class.__qualname__, connection_string]
+    args = [store_class.__module__, store_class.__qualname__, connection_string, str(timeout)]
     command = [sys.executable, "-m", __name__, "probe", *args]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=START_TIMEOUT)
+    try:
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=_process_budget(timeout, 3)
+        )
+    except subprocess.TimeoutExpired as expired:  # subprocess.run has killed it
+        raise StoreCallTimeout(f"the probe process did not finish within {expired.timeout:g} s") from None
     if done.returncode != 0:
         raise AssertionError(
             f"S11: a process could not open the store by connection string: {done.stderr[-2000:]}"
@@ -73,10 +108,11 @@ def sees_other_processes(store: Any, store_class: type, connection_string: str) 
 
 
 def writer_main(argv: Sequence[str]) -> int:
-    """One writer process: ``MODULE QUALNAME CONNECTION_STRING WRITER COUNT SIGNAL_DIR``."""
+    """One writer process: ``MODULE QUALNAME CONNECTION_STRING WRITER COUNT SIGNAL_DIR TIMEOUT``."""
     if argv and argv[0] == "probe":
         return probe_main(argv[1:])
-    module, qualname, connection_string, writer, count, signals = argv
+    module, qualname, connection_string, writer, count, signals, timeout_text = argv
+    timeout = float(timeout_text)
     store_class = _load_class(module, qualname)
     Path(signals, f"ready-{writer}").touch()
     deadline = time.monotonic() + START_TIMEOUT
@@ -85,62 +121,93 @@ def writer_main(argv: Sequence[str]) -> int:
             print(f"writer {writer}: no go signal within {START_TIMEOUT}s", file=sys.stderr)
             return 2
         time.sleep(0.005)
-    store = store_class.make_store(connection_string)
+    store = _in_process("make_store", timeout, store_class.make_store, connection_string)
     try:
-        add_in_batches(store, writer_traces(writer, int(count)))
+        traces = writer_traces(writer, int(count))
+        for start in range(0, len(traces), BATCH):
+            _in_process("add", timeout, store.add, traces[start : start + BATCH])
     finally:
-        close = getattr(store, "close", None)
-        if callable(close):
-            close()
+        _in_process("close", timeout, _close, store)
     return 0
 
 
-def run_threads(store: Any) -> List[str]:
-    """Add every thread's traces at once to the shared ``store``; returns the errors raised."""
+def run_threads(store: Any, timeout: float) -> List[str]:
+    """Add every thread's traces at once to the shared ``store``; returns the errors raised,
+    and names each thread whose ``add`` did not return within ``timeout`` seconds."""
+    store = unwrap(store)  # the threads call the store itself, at once, not through the kit's worker
     errors: List[str] = []
     barrier = threading.Barrier(THREADS)
+    started: Dict[str, float] = {}
 
     def work(writer: str) -> None:
         try:
             barrier.wait(timeout=START_TIMEOUT)
-            add_in_batches(store, writer_traces(writer, TRACES_PER_THREAD))
+            traces = writer_traces(writer, TRACES_PER_THREAD)
+            for start in range(0, len(traces), BATCH):
+                started[writer] = time.monotonic()
+                store.add(traces[start : start + BATCH])
+                del started[writer]
         except Exception:
             errors.append(f"thread {writer}: {traceback.format_exc()}")
 
-    threads = [threading.Thread(target=work, args=(f"t{n}",)) for n in range(THREADS)]
-    for thread in threads:
+    names = [f"t{n}" for n in range(THREADS)]
+    threads = [(name, threading.Thread(target=work, args=(name,), daemon=True)) for name in names]
+    for _, thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
+    stuck = wait_for_threads(threads, started, timeout)
+    stuck_errors = [f"thread {name}: add did not return within {timeout:g} s" for name in stuck]
+    return stuck_errors + errors
 
 
-def run_processes(store_class: type, connection_string: str, signals: Path) -> List[str]:
-    """Start the writer processes, release them together, and return their failures."""
+def run_processes(store_class: type, connection_string: str, signals: Path, timeout: float) -> List[str]:
+    """Start the writer processes, release them together, and return their failures.
+
+    Each process bounds its own store calls by ``timeout``; one that still has not finished
+    in its budget is killed, as are all of them if anything goes wrong here.
+    """
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    procs = []
-    for n in range(PROCESSES):
-        args = [store_class.__module__, store_class.__qualname__, connection_string, f"p{n}"]
-        command = [sys.executable, "-m", __name__, *args, str(TRACES_PER_PROCESS), str(signals)]
-        procs.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-    deadline = time.monotonic() + START_TIMEOUT
-    while len(list(signals.glob("ready-*"))) < PROCESSES and time.monotonic() < deadline:
-        if any(p.poll() is not None for p in procs):
-            break
-        time.sleep(0.01)
-    (signals / "go").touch()
-    failures = []
-    for n, proc in enumerate(procs):
-        try:
-            out, err = proc.communicate(timeout=START_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-            failures.append(f"process p{n} timed out")
-        if proc.returncode != 0:
-            text = (err or out).decode(errors="replace")
-            failures.append(f"process p{n} exited with {proc.returncode}: {text[-2000:]}")
-    return failures
+    procs: List[subprocess.Popen[bytes]] = []
+    try:
+        for n in range(PROCESSES):
+            args = [store_class.__module__, store_class.__qualname__, connection_string, f"p{n}"]
+            command = [
+                sys.executable,
+                "-m",
+                __name__,
+                *args,
+                str(TRACES_PER_PROCESS),
+                str(signals),
+                str(timeout),
+            ]
+            procs.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        deadline = time.monotonic() + START_TIMEOUT
+        while len(list(signals.glob("ready-*"))) < PROCESSES and time.monotonic() < deadline:
+            if any(p.poll() is not None for p in procs):
+                break
+            time.sleep(0.01)
+        (signals / "go").touch()
+        budget = _process_budget(timeout, TRACES_PER_PROCESS // BATCH + 2)
+        finish_by = time.monotonic() + budget
+        failures = []
+        for n, proc in enumerate(procs):
+            try:
+                out, err = proc.communicate(timeout=max(0.0, finish_by - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+                failures.append(f"process p{n} did not finish within {budget:g} s and was killed")
+                continue
+            text = (err or out).decode(errors="replace").strip()
+            if proc.returncode == STUCK_EXIT:
+                failures.append(f"process p{n}: {text.splitlines()[-1] if text else 'a store call overran'}")
+            elif proc.returncode != 0:
+                failures.append(f"process p{n} exited with {proc.returncode}: {text[-2000:]}")
+        return failures
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
 
 
 if __name__ == "__main__":

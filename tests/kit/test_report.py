@@ -17,8 +17,10 @@ from conformance.report import (
     SKIPPED,
     KitReport,
     TestOutcome,
+    clause_results,
     failure_summary,
     format_text,
+    root_error,
     rule_results,
     to_json,
 )
@@ -75,23 +77,104 @@ def test_a_multi_rule_failure_blames_only_the_rules_its_message_names() -> None:
 
 
 @pytest.mark.parametrize(
-    ("result", "expected"),
+    ("results", "expected", "detail"),
     [
-        ("xfailed", DECLARED),
-        ("passed", DECLARED),
-        ("xpassed", ERROR),
-        ("failed", ERROR),
-        ("skipped", SKIPPED),
+        (["xfailed"], DECLARED, "uses LIKE"),
+        (["xfailed", "xpassed", "xpassed"], DECLARED, "uses LIKE"),  # one test found the fault
+        (["xpassed", "xpassed"], ERROR, "declared (uses LIKE) but every test passed: test_S3_0, test_S3_1"),
+        (["passed"], ERROR, "declared (uses LIKE) but every test passed: test_S3_0"),
+        (
+            ["xfailed", "failed"],
+            ERROR,
+            "declared (uses LIKE) but test_S3_1 failed with an error that is not S3's",
+        ),
+        (["error"], ERROR, "declared (uses LIKE) but test_S3_0 error with an error that is not S3's"),
+        (["skipped"], SKIPPED, "d"),
     ],
 )
-def test_declared_deviations(result: str, expected: str) -> None:
-    tests = [outcome("test_S3_a", "S3", result=result, detail="d")]
+def test_declared_deviations(results: List[str], expected: str, detail: str) -> None:
+    tests = [outcome(f"test_S3_{n}", "S3", result=result, detail="d") for n, result in enumerate(results)]
     found = rule_results(TITLES, tests, {"S3": "uses LIKE"})["S3"]
-    assert found.status == expected
-    if expected == DECLARED:
-        assert found.detail == "uses LIKE"
-    if expected == ERROR:
-        assert found.detail.startswith("declared (uses LIKE) but test_S3_a")
+    assert (found.status, found.detail[: len(detail)]) == (expected, detail)
+
+
+CLAUSE_TITLES = {"S3.case": "prefix is case-sensitive", "S3.wildcards": "wildcards are literal"}
+
+
+def test_a_declared_clause_is_judged_alone_and_its_rule_on_the_other_tests() -> None:
+    tests = [
+        outcome("test_S3_case", "S3.case", result="xfailed", detail="AssertionError: folded"),
+        outcome("test_S3_wild", "S3.wildcards"),
+        outcome("test_S3_any", "S3"),
+    ]
+    declared = {"S3.case": "collation is case-insensitive"}
+    rule = rule_results(TITLES, tests, declared)["S3"]
+    assert (rule.status, rule.tests, rule.detail) == (
+        PASS,
+        ["test_S3_wild", "test_S3_any"],
+        "S3.case declared, checked apart",
+    )
+    clauses = clause_results(CLAUSE_TITLES, tests, declared)
+    assert (clauses["S3.case"].status, clauses["S3.case"].declared) == (DECLARED, True)
+    assert (clauses["S3.wildcards"].status, clauses["S3.wildcards"].declared) == (PASS, False)
+    report = KitReport(
+        "m:S", "dev", "{unique}", 1.0, rule_results(TITLES, tests, declared), tests, [], clauses
+    )
+    lines = format_text(report).splitlines()
+    assert lines[2].startswith("  S3.case DECLARED") and "collation is case-insensitive" in lines[2], lines
+    assert report.ok and report.counts()[DECLARED] == 1 and report.counts()[PASS] == 1
+
+
+def test_an_undeclared_clause_that_fails_fails_its_rule() -> None:
+    tests = [outcome("test_S3_case", "S3.case", result="failed", detail="boom"), outcome("test_S3_any", "S3")]
+    assert rule_results(TITLES, tests, {})["S3"].status == FAIL
+    assert clause_results(CLAUSE_TITLES, tests, {})["S3.case"].status == FAIL
+
+
+def test_a_declared_rule_covers_its_clauses() -> None:
+    tests = [
+        outcome("test_S3_case", "S3.case", result="xfailed"),
+        outcome("test_S3_any", "S3", result="xpassed"),
+    ]
+    assert rule_results(TITLES, tests, {"S3": "LIKE"})["S3"].status == DECLARED
+    clause = clause_results(CLAUSE_TITLES, tests, {"S3": "LIKE"})["S3.case"]
+    assert (clause.status, clause.declared) == (DECLARED, False)
+
+
+def crashed(name: str, rule: str, error: str) -> TestOutcome:
+    test = outcome(name, rule, result="failed", detail=f"sqlite3.{error}")
+    test.error = error
+    return test
+
+
+def test_rules_failing_with_the_same_error_are_named_once_at_the_top() -> None:
+    error = "OperationalError: no such function: concat"
+    tests = [
+        crashed("test_S3_a", "S3", error),
+        crashed("test_S5_a", "S5", error),
+        outcome("test_S15_a", "S15"),
+    ]
+    report = report_with(tests)
+    assert report.root_causes == [(error, ["S3", "S5"])]
+    assert format_text(report).splitlines()[1] == f"2 rules fail with the same error: {error} -- S3, S5"
+    assert to_json(report)["root_causes"] == [{"error": error, "rules": ["S3", "S5"]}]
+    assert report_with([crashed("test_S3_a", "S3", error), outcome("test_S5_a", "S5")]).root_causes == []
+
+
+class _Chain:
+    """Stands in for pytest's ExceptionChainRepr: the crash of each exception in the chain."""
+
+    def __init__(self, *messages: str) -> None:
+        self.chain = [(None, _Crash(message), None) for message in messages]
+        self.reprcrash = _Crash(messages[-1])
+
+
+def test_the_root_error_is_the_first_exception_in_the_chain_that_is_not_a_verdict() -> None:
+    chain = _Chain("sqlite3.OperationalError: no such function: concat", "AssertionError: S9: filter raised")
+    assert root_error(failed_report(chain)) == "OperationalError: no such function: concat"
+    assert root_error(failed_report(_Chain("AssertionError: S3: wrong"))) == ""
+    timeout = "conformance.deadline.StoreCallTimeout: add did not return within 30 s"
+    assert root_error(failed_report(_Chain(timeout))) == "StoreCallTimeout: add did not return within 30 s"
 
 
 class _Crash:
