@@ -31,8 +31,10 @@ import hypothesis
 import pytest
 
 from conformance import profiles
-from conformance.model import RowKey, trace_key
+from conformance.checks.reader import Query, read_in_new_process
+from conformance.model import HistoryModel, RowKey, trace_key
 from conformance.rules import MARKER, RULES
+from conformance.strategies.synthetic import REGISTRY
 from tracestore.loading import StoreLike, ThunkLike
 
 __all__ = ["KitBase", "StoreLike", "StoreSession", "StoreT", "ThunkLike", "close_store", "decode_keys"]
@@ -72,19 +74,26 @@ class StoreSession(Generic[StoreT]):
         return self.store
 
     def keys(self, module: str, prefix: Optional[str] = None, limit: Optional[int] = None) -> List[RowKey]:
-        """``filter``'s answer, decoded and keyed; ``limit=None`` leaves the store's default."""
-        if limit is None:
-            return decode_keys(self.store.filter(module, prefix))
-        return decode_keys(self.store.filter(module, prefix, limit))
+        """``filter``'s answer, decoded and keyed; ``limit=None`` leaves the store's default.
 
-    def keys_of_unknown(
-        self, module: str, prefix: Optional[str] = None, limit: Optional[int] = None
-    ) -> List[RowKey]:
-        """Like :meth:`keys`, for a module without traces; an error counts as ``[]`` (S8 checks it)."""
+        An exception from ``filter`` or a thunk's ``to_trace`` is an ``AssertionError`` naming the
+        call and the exception: no rule lets either raise for the traces the kit adds.
+        """
+        call = f"filter({module!r}, {prefix!r}{'' if limit is None else f', {limit}'})"
         try:
-            return self.keys(module, prefix, limit)
-        except Exception:
-            return []
+            thunks = (
+                self.store.filter(module, prefix)
+                if limit is None
+                else self.store.filter(module, prefix, limit)
+            )
+        except Exception as exc:
+            raise AssertionError(f"{call} raised {type(exc).__name__}: {exc}") from exc
+        try:
+            return decode_keys(thunks)
+        except Exception as exc:
+            raise AssertionError(
+                f"to_trace() of a thunk from {call} raised {type(exc).__name__}: {exc}"
+            ) from exc
 
     def close(self) -> None:
         for store in reversed(self.opened):
@@ -98,6 +107,7 @@ class KitBase(Generic[StoreT]):
     distinct_results: ClassVar[bool] = True
     ordered_results: ClassVar[bool] = False
     declared_deviations: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    process_local: ClassVar[bool] = False
     _tracestore_expect_failure: bool = False  # set per test by the declared-deviations fixture
 
     def make_store(self, directory: Path) -> StoreT:
@@ -137,6 +147,43 @@ class KitBase(Generic[StoreT]):
         """Skip, saying why, when the optional hook ``name`` that ``rule`` needs is not defined."""
         if not self.has_hook(name):
             pytest.skip(f"{rule} not checked: {type(self).__qualname__} does not define {name}() ({why})")
+
+    def is_process_local(self, store_class: Any) -> bool:
+        """Whether the test class or the store class says ``process_local = True``: its data lives
+        in the memory of the process that made it, so no other process can open it."""
+        return bool(self.process_local or getattr(store_class, "process_local", False))
+
+    def store_class(self, factory: pytest.TempPathFactory) -> Any:
+        """The class of the stores ``make_store`` returns (one is made, and closed, to see it)."""
+        with self.fresh_store(factory) as session:
+            return type(session.store)
+
+    def skip_if_process_local(self, store_class: Any, rule: str) -> None:
+        """Skip ``rule``, saying why, for a store declared process-local."""
+        if self.is_process_local(store_class):
+            pytest.skip(
+                f"{rule} not checked: {store_class.__qualname__} is process-local (process_local = True): "
+                "its traces live in the memory of the process that added them, so no new process can "
+                "reopen the store (S10) or write to it (the process half of S11)"
+            )
+
+    def reopened_answers(
+        self, session: StoreSession[StoreT], queries: Sequence[Query], model: HistoryModel
+    ) -> List[List[RowKey]]:
+        """The answers of a reopened store: opened in a new process by connection string where the
+        kit has one, else with ``reopen_store`` in this process (the old store stays open)."""
+        if self.has_hook("connection_string"):
+            synthetic = sorted({(key[0], key[1]) for key in model.history if key[0] in REGISTRY})
+            connection_string = self.connection_string(session.directory)
+            return read_in_new_process(type(session.store), connection_string, queries, synthetic)
+        session.reopen()
+        return [session.keys(*query) for query in queries]
+
+    def require_reopen(self, factory: pytest.TempPathFactory) -> None:
+        """Skip S10, saying why, for a process-local store or one the kit cannot reopen."""
+        self.skip_if_process_local(self.store_class(factory), "S10")
+        if not self.has_hook("connection_string"):
+            self.require_hook("reopen_store", "S10", "durability is checked by reopening")
 
     @contextlib.contextmanager
     def fresh_store(self, factory: pytest.TempPathFactory) -> Iterator[StoreSession[StoreT]]:

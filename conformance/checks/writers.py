@@ -37,7 +37,8 @@ def add_in_batches(store: Any, traces: Sequence[CallTrace]) -> None:
         store.add(traces[start : start + BATCH])
 
 
-def _load_class(module: str, qualname: str) -> Any:
+def load_class(module: str, qualname: str) -> Any:
+    """The object at ``qualname`` in the module ``module`` (imported)."""
     found: Any = importlib.import_module(module)
     for part in qualname.split("."):
         found = getattr(found, part)
@@ -47,7 +48,7 @@ def _load_class(module: str, qualname: str) -> Any:
 def probe_main(argv: Sequence[str]) -> int:
     """``probe MODULE QUALNAME CONNECTION_STRING``: print how many traces of the probe writer it sees."""
     module, qualname, connection_string = argv
-    store = _load_class(module, qualname).make_store(connection_string)
+    store = load_class(module, qualname).make_store(connection_string)
     try:
         found = store.filter(module_function.__module__, None, 100_000)
         print(sum(1 for thunk in found if f"{PROBE}_0" in thunk.to_trace().arg_types))
@@ -77,7 +78,7 @@ def writer_main(argv: Sequence[str]) -> int:
     if argv and argv[0] == "probe":
         return probe_main(argv[1:])
     module, qualname, connection_string, writer, count, signals = argv
-    store_class = _load_class(module, qualname)
+    store_class = load_class(module, qualname)
     Path(signals, f"ready-{writer}").touch()
     deadline = time.monotonic() + START_TIMEOUT
     while not Path(signals, "go").exists():
