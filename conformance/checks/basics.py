@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import pytest
 from hypothesis import example, given
@@ -21,6 +21,8 @@ _SIMPLE_TRACES = cs.call_traces(type_strategy=cs.simple_types())
 _RICH_TRACES = cs.call_traces(functions=cs.sample_functions(), type_strategy=cs.types(max_leaves=12))
 _MOVIE = make_mx_typed_dict(module_function.__module__, "Movie", {"title": str, "year": int})
 """A TypedDict (encoded by structure): its decoded class must encode to the same row (E2)."""
+_UNIONS: Dict[str, Any] = {"a": Optional[str], "b": Union[int, bytes]}
+"""Union members in the order MonkeyType keeps them (``__args__``), for E3."""
 RowPair = Tuple[Tuple[Any, ...], CallTrace, Any]
 """A returned row's fields, the trace that was added, and the trace the row decodes to."""
 
@@ -121,6 +123,7 @@ class BasicChecks(KitBase[StoreT]):
 
         @self.hypothesis_settings()
         @given(traces=st.lists(_RICH_TRACES, min_size=1, max_size=4))
+        @example(traces=[CallTrace(function, {"a": int}, str) for function in FUNCTIONS])
         def check(traces: List[CallTrace]) -> None:
             with self.fresh_store(tmp_path_factory) as session:
                 session.store.add(traces)
@@ -178,6 +181,7 @@ class BasicChecks(KitBase[StoreT]):
 
         @self.hypothesis_settings()
         @given(traces=st.lists(_RICH_TRACES, min_size=1, max_size=4))
+        @example(traces=[CallTrace(module_function, _UNIONS, None)])
         def check(traces: List[CallTrace]) -> None:
             for fields, added, _ in self._returned_rows(tmp_path_factory, traces, "E3"):
                 want = CallTraceRow.from_trace(added).as_tuple()
