@@ -123,7 +123,7 @@ class BasicChecks(KitBase[StoreT]):
 
         @self.hypothesis_settings()
         @given(traces=st.lists(_RICH_TRACES, min_size=1, max_size=4))
-        @example(traces=[CallTrace(function, {"a": int}, str) for function in FUNCTIONS])
+        @example(traces=[CallTrace(function, {"a": int, "movie": _MOVIE}, str) for function in FUNCTIONS])
         def check(traces: List[CallTrace]) -> None:
             with self.fresh_store(tmp_path_factory) as session:
                 session.store.add(traces)

@@ -15,10 +15,10 @@ from tests.faulty_stores.baseline import BaselineDuplicatesStore, BaselineStore
 from tests.faulty_stores.concurrency import BusyRaisesStore, LostUpdateStore, ProcessLostUpdateStore
 from tests.faulty_stores.encoding import (
     CompactJsonStore,
-    GetattrDecoderStore,
     LogsTwiceStore,
     LogsWithoutTracebackStore,
     ReversedUnionStore,
+    TypedDictAsDictStore,
     UnsortedKeysStore,
 )
 from tests.faulty_stores.jsonl import JsonLinesStore
@@ -90,7 +90,7 @@ BASELINES: Tuple[Type[Any], ...] = (BaselineStore, BaselineDuplicatesStore, Json
 
 #: Every faulty store, in rule order.
 FAULTY_STORES: Tuple[Type[Any], ...] = (
-    GetattrDecoderStore,
+    TypedDictAsDictStore,
     CompactJsonStore,
     UnsortedKeysStore,
     ReversedUnionStore,

@@ -1,4 +1,4 @@
-"""Faulty stores with their own encoding step: wrong decoding (E1), rows not canonical (E2), not
+"""Faulty stores with their own encoding step: a lossy encoder (E1), rows not canonical (E2), not
 MonkeyType's text (E3), bad-trace logging (E4)."""
 
 from __future__ import annotations
@@ -8,35 +8,39 @@ import logging
 from typing import Any, ClassVar, Dict, FrozenSet, Iterable, Iterator, List, Optional
 
 from tests.faulty_stores.baseline import BaselineStore
-from tracestore import CallTrace, CallTraceRow, CallTraceThunk
+from tracestore import CallTraceRow
 
 logger = logging.getLogger(__name__)
 
 
-class _GetattrRow(CallTraceRow):
-    """A row whose decoder walks the qualname with ``getattr`` and keeps what it finds, without
-    unwrapping bound class methods or properties as ``monkeytype.util.get_func_in_module`` does."""
-
-    __slots__ = ()
-
-    def to_trace(self) -> CallTrace:
-        trace = super().to_trace()  # every failure to find a name is still the baseline's DecodeError
-        found: Any = __import__(self.module, fromlist=["_"])
-        for part in self.qualname.split("."):
-            found = getattr(found, part)
-        return CallTrace(found, trace.arg_types, trace.return_type, trace.yield_type)
+_PLAIN_DICT = {
+    "module": "typing",
+    "qualname": "Dict",
+    "elem_types": [{"module": "builtins", "qualname": "str"}, {"module": "typing", "qualname": "Any"}],
+}
 
 
-class GetattrDecoderStore(BaselineStore):
-    """E1: its decoder finds functions with a plain ``getattr`` walk, so a class method comes back
-    as a bound method and a property getter as the ``property`` object, not the traced function."""
+def _typed_dicts_as_dicts(encoded: Any) -> Any:
+    if isinstance(encoded, dict):
+        if encoded.get("is_typed_dict"):
+            return dict(_PLAIN_DICT)
+        return {key: _typed_dicts_as_dicts(value) for key, value in encoded.items()}
+    if isinstance(encoded, list):
+        return [_typed_dicts_as_dicts(element) for element in encoded]
+    return encoded
+
+
+class TypedDictAsDictStore(BaselineStore):
+    """E1: its encoder, written before MonkeyType encoded ``TypedDict``s, stores each as
+    ``Dict[str, Any]``, so a trace with a ``TypedDict`` comes back with a plain ``Dict``."""
 
     breaks: ClassVar[str] = "E1"
-    # The wrong trace is also what E2 and E3 decode a returned row to: no added trace matches it.
+    # E2 and E3 decode each returned row: the trace of a TypedDict row matches no added trace.
     also_fails: ClassVar[FrozenSet[str]] = frozenset({"E2", "E3"})
 
-    def _listed(self, chosen: List[CallTraceRow]) -> List[CallTraceThunk]:
-        return [_GetattrRow(*row.as_tuple()) for row in chosen]
+    def _serialize(self, traces: Iterable[Any]) -> List[Any]:
+        dumps = lambda value: json.dumps(_typed_dicts_as_dicts(value), sort_keys=True)  # noqa: E731
+        return [_reencoded(row, dumps) for row in super()._serialize(traces)]
 
 
 def _reencoded(row: CallTraceRow, dumps: Any) -> CallTraceRow:
