@@ -215,7 +215,11 @@ class KillReport:
         return sum(1 for r in self.rounds if r.mid_write)
 
     def summary(self) -> str:
-        return f"{self.mid_write_kills} of {len(self.rounds)} SIGKILLs landed in the middle of a write"
+        writing = sum(1 for r in self.rounds if r.phase == "after_input")
+        return (
+            f"{self.mid_write_kills} of {writing} SIGKILLs aimed at a write landed in the middle of one "
+            f"({len(self.rounds)} kills in all)"
+        )
 
 
 def batch_traces(round_index: int, batch: int, batch_size: int) -> List[CallTrace]:
