@@ -47,8 +47,9 @@ class CallTraceStoreTests(
     ``reopen_store(self, store: StoreT, directory: pathlib.Path) -> StoreT`` -- optional.
         Return a second, independent handle on the same data as ``store`` (the one
         ``make_store(directory)`` returned), as a new process would open it. ``store`` is
-        *not* closed first. Enables the durability rule S10; without it S10 is skipped
-        with that reason.
+        *not* closed first. Enables the durability rule S10 where the class has no
+        ``connection_string`` hook (with one, S10 reopens the store in a new process by
+        connection string); without either S10 is skipped with that reason.
 
     ``connection_string(self, directory: pathlib.Path) -> str`` -- optional.
         Return the connection string that names the store ``make_store(directory)``
@@ -69,6 +70,12 @@ class CallTraceStoreTests(
         with ``directory`` replaced by that first file's path, and, where a foreign file
         was planted, ``connection_string(directory)`` itself; nothing when the string does
         not contain ``directory`` (and S14 is skipped, saying so).
+
+    ``process_local: ClassVar[bool] = False``
+        ``True`` (on the test class or the store class) for a store whose traces live in the
+        memory of the process that added them: S10 and the multi-process half of S11 are then
+        skipped, saying so. A store that does not declare it and has ``connection_string`` is
+        reopened in a new process, where its traces must be.
 
     ``distinct_results: ClassVar[bool] = True``
         S6: ``True`` when the store never returns two equal rows (a trace added again

@@ -1,7 +1,7 @@
 """Stateful model tests: one run of :mod:`conformance.stateful`'s machine per rule it checks.
 
-Each test fails only on violations of its own rule (the model diagnoses each answer),
-so a store with one fault fails the stateful test of that rule alone.
+Each test fails on the violations of its own rule (the model diagnoses each answer), and on
+any exception from the store.
 """
 
 from __future__ import annotations

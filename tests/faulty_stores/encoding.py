@@ -114,6 +114,9 @@ class ReversedUnionStore(BaselineStore):
     MonkeyType writes (it keeps ``__args__`` in order)."""
 
     breaks: ClassVar[str] = "E3"
+    # typing caches a generic by equal arguments, and Unions are equal in any order: the stored
+    # Dict[int, Union[str, int]] decodes to a cached Dict[int, Union[int, str]], so rows are not canonical.
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"E2"})
 
     def _serialize(self, traces: Iterable[Any]) -> List[Any]:
         dumps = lambda value: json.dumps(_reverse_unions(value), sort_keys=True)  # noqa: E731
