@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 
 from conformance.checks.base import (
     FOREIGN_CONTENT,
@@ -19,9 +19,14 @@ from conformance.checks.base import (
 from conformance.checks.reader import Query, describe_query
 from conformance.checks.recency import HISTORIES, PREFIXES
 from conformance.model import HistoryModel, RowKey, describe
+from conformance.sample_functions import FUNCTIONS
 from tracestore import CallTrace
 
 Snapshot = Dict[str, Tuple[int, float]]
+_S10_HISTORY = [
+    [CallTrace(FUNCTIONS[0], {"a": int}, str), CallTrace(FUNCTIONS[1], {}, None)],
+    [CallTrace(FUNCTIONS[3], {"b": int}, int), CallTrace(FUNCTIONS[0], {"a": int}, str)],
+]
 
 
 def _tree(directory: Path) -> Snapshot:
@@ -54,6 +59,7 @@ class PersistenceChecks(KitBase[StoreT]):
 
         @self.hypothesis_settings()
         @given(history=HISTORIES)
+        @example(history=_S10_HISTORY)  # fails a store that loses traces at once, without shrinking
         def check(history: List[List[CallTrace]]) -> None:
             model = HistoryModel(self.distinct_results)
             with self.fresh_store(tmp_path_factory) as session:
