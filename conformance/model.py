@@ -3,8 +3,9 @@
 The model keeps every serializable trace passed to ``add``, in order, as a
 :data:`RowKey` (what a row holds, with ``TypedDict``\\ s compared by structure). From
 that history it computes the answer the contract demands, and it *diagnoses* an
-answer: each :class:`Violation` names the one rule it breaks, so that a store with
-one fault fails the test of that rule only.
+answer: each :class:`Violation` names the one rule it breaks, and a test keeps only the
+violations of its own rule. One fault can still break several rules (the self-test lists,
+for each faulty store, the other rules it fails).
 """
 
 from __future__ import annotations

@@ -74,10 +74,19 @@ def _ordered(kit: Any) -> Optional[str]:
     return None if kit.ordered_results else f"{_title(kit)}.ordered_results is False"
 
 
+def reopens_in_process(kit: Any) -> bool:
+    """Whether the kit can open a second handle in this process (``reopen_store``, or derived)."""
+    return _store_class(kit) is not None or _hook_overridden(kit, "reopen_store")
+
+
 def _reopen(kit: Any) -> Optional[str]:
-    if _hook_overridden(kit, "reopen_store") or _store_class(kit) is not None:
+    if getattr(kit, "process_local", False):
+        return f"{_title(kit)}.process_local is True: its data lives and dies with this process"
+    if _store_class(kit) is not None or any(
+        _hook_overridden(kit, hook) for hook in ("reopen_store", "connection_string")
+    ):
         return None
-    return f"{_title(kit)} defines neither reopen_store() nor store_class"
+    return f"{_title(kit)} defines none of reopen_store(), connection_string() and store_class"
 
 
 def _other_processes(kit: Any) -> Optional[str]:
@@ -125,8 +134,10 @@ CAPABILITIES: Dict[str, Capability] = {
         Capability(
             "reopen",
             ("S10",),
-            "a second, independent handle on the same data. From the ``reopen_store`` hook, or "
-            "derived from ``store_class`` (``make_store`` of the same connection string).",
+            "a second, independent handle on the same data: opened in a new process by connection "
+            "string where the store has ``other_processes``, else with the ``reopen_store`` hook, or "
+            "derived from ``store_class`` (``make_store`` of the same connection string). Absent, "
+            "with the reason said, for a ``process_local`` store.",
             _reopen,
         ),
         Capability(

@@ -36,6 +36,7 @@ class InMemoryStore(CallTraceStore):
     ordered_results = True
     distinct_results = True
     example_connection_string: ClassVar[str] = "{unique}"
+    process_local: ClassVar[bool] = True  # nothing outlives the process: S10 is not checked
 
     def __init__(self, traces: Optional[_Traces] = None) -> None:
         self._traces = traces if traces is not None else _Traces()

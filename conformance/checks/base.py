@@ -34,10 +34,12 @@ import hypothesis
 import pytest
 
 from conformance import profiles, requirements
+from conformance.checks.reader import Query, read_in_new_process
 from conformance.connections import ConnectionStrings
 from conformance.deadline import DEFAULT_TIMEOUT, CallRunner, StoreCallTimeout, StoreProxy, unwrap
-from conformance.model import RowKey, trace_key
+from conformance.model import HistoryModel, RowKey, trace_key
 from conformance.rules import CLAUSES, MARKER, RULES, RuleFailure, declared_reason, parent_rule
+from conformance.strategies.synthetic import REGISTRY
 from tracestore.loading import StoreLike, ThunkLike
 
 __all__ = ["KitBase", "StoreLike", "StoreSession", "StoreT", "ThunkLike", "close_store", "decode_keys"]
@@ -87,19 +89,26 @@ class StoreSession(Generic[StoreT]):
         return wrapped
 
     def keys(self, module: str, prefix: Optional[str] = None, limit: Optional[int] = None) -> List[RowKey]:
-        """``filter``'s answer, decoded and keyed; ``limit=None`` leaves the store's default."""
-        if limit is None:
-            return decode_keys(self.store.filter(module, prefix))
-        return decode_keys(self.store.filter(module, prefix, limit))
+        """``filter``'s answer, decoded and keyed; ``limit=None`` leaves the store's default.
 
-    def keys_of_unknown(
-        self, module: str, prefix: Optional[str] = None, limit: Optional[int] = None
-    ) -> List[RowKey]:
-        """Like :meth:`keys`, for a module without traces; an error counts as ``[]`` (S8 checks it)."""
+        An exception from ``filter`` or a thunk's ``to_trace`` is an ``AssertionError`` naming the
+        call and the exception: no rule lets either raise for the traces the kit adds.
+        """
+        call = f"filter({module!r}, {prefix!r}{'' if limit is None else f', {limit}'})"
         try:
-            return self.keys(module, prefix, limit)
-        except Exception:
-            return []
+            thunks = (
+                self.store.filter(module, prefix)
+                if limit is None
+                else self.store.filter(module, prefix, limit)
+            )
+        except Exception as exc:
+            raise AssertionError(f"{call} raised {type(exc).__name__}: {exc}") from exc
+        try:
+            return decode_keys(thunks)
+        except Exception as exc:
+            raise AssertionError(
+                f"to_trace() of a thunk from {call} raised {type(exc).__name__}: {exc}"
+            ) from exc
 
     def close(self) -> List[str]:
         """Close every store (each under the deadline); returns what went wrong, if anything."""
@@ -313,6 +322,44 @@ class KitBase(Generic[StoreT]):
             and parent_rule(clause) not in declared
             and clause not in self._tracestore_test_rules
         )
+
+    def is_process_local(self, store_class: Any) -> bool:
+        """Whether the test class or the store class says ``process_local = True``: its data lives
+        in the memory of the process that made it, so no other process can open it."""
+        return bool(self.process_local or getattr(store_class, "process_local", False))
+
+    def made_store_class(self, factory: pytest.TempPathFactory) -> Any:
+        """The class of the stores ``make_store`` returns (one is made, and closed, to see it)."""
+        with self.fresh_store(factory) as session:
+            return type(unwrap(session.store))
+
+    def skip_if_process_local(self, store_class: Any, rule: str) -> None:
+        """Skip ``rule``, saying why, for a store declared process-local."""
+        if self.is_process_local(store_class):
+            pytest.skip(
+                f"{rule} not checked: {store_class.__qualname__} is process-local (process_local = True): "
+                "its traces live in the memory of the process that added them, so no new process can "
+                "reopen the store (S10) or write to it (the process half of S11)"
+            )
+
+    def reopened_answers(
+        self, session: StoreSession[StoreT], queries: Sequence[Query], model: HistoryModel
+    ) -> List[List[RowKey]]:
+        """The answers of a reopened store: opened in a new process by connection string where
+        another process can open it (capability ``other_processes``), else with ``reopen_store``
+        in this process (the old store stays open)."""
+        if requirements.missing(self, "other_processes") is None:
+            synthetic = sorted({(key[0], key[1]) for key in model.history if key[0] in REGISTRY})
+            connection_string = self.connection_string(session.directory)
+            store_class = type(unwrap(session.store))
+            return read_in_new_process(store_class, connection_string, queries, synthetic)
+        session.reopen()
+        return [session.keys(*query) for query in queries]
+
+    def require_reopen(self, factory: pytest.TempPathFactory) -> None:
+        """Skip S10, saying why, for a process-local store (the ``reopen`` capability is declared
+        on the test with ``requires``)."""
+        self.skip_if_process_local(self.made_store_class(factory), "S10")
 
     @contextlib.contextmanager
     def fresh_store(self, factory: pytest.TempPathFactory) -> Iterator[StoreSession[StoreT]]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+import functools
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import pytest
 from hypothesis import example, given
@@ -20,8 +21,42 @@ _SIMPLE_TRACES = cs.call_traces(type_strategy=cs.simple_types())
 _RICH_TRACES = cs.call_traces(functions=cs.sample_functions(), type_strategy=cs.types(max_leaves=12))
 _MOVIE = make_mx_typed_dict(module_function.__module__, "Movie", {"title": str, "year": int})
 """A TypedDict (encoded by structure): its decoded class must encode to the same row (E2)."""
+_UNIONS: Dict[str, Any] = {"a": Optional[str], "b": Union[int, bytes]}
+"""Union members in the order MonkeyType keeps them (``__args__``), for E3."""
 RowPair = Tuple[Tuple[Any, ...], CallTrace, Any]
 """A returned row's fields, the trace that was added, and the trace the row decodes to."""
+
+
+_S8_ODD_NAMES = ("a%b", "%", "_", "a_b", "*", "a*", "?", "[a]", "[", "\\", "'", '"', "a'b")
+_ADDED = module_function.__module__
+S8_UNKNOWN_MODULES = (
+    *(f"tskit_s8.{name}" for name in _S8_ODD_NAMES),
+    _ADDED + "_",
+    _ADDED[:-1],
+    _ADDED.upper(),
+)
+"""Modules never added, with SQL/glob metacharacters and quotes, and near misses of the one added."""
+S8_PREFIXES = (None, "", "m", "%", "_", "*", "?", "[", "\\", "'", '"', "module_function")
+S8_LIMITS = (None, 0, 1, 5, 2000)
+
+
+def _call(rule: str, call: str, action: Callable[[], Any]) -> Any:
+    """``action()``; an exception fails ``rule``, naming the call and the exception."""
+    try:
+        return action()
+    except Exception as exc:
+        raise AssertionError(f"{rule}: {call} raised {type(exc).__name__}: {exc}") from exc
+
+
+def _assert_empty(store: Any, module: str, prefix: Any, limit: Optional[int], state: str) -> None:
+    """S8: ``filter(module, prefix, limit)`` on ``state`` store (without ``module``) answers []."""
+    if limit is None:
+        call = f"filter({module!r}, {prefix!r})" if prefix is not None else f"filter({module!r})"
+        got = _call("S8", f"{call} on {state} store", lambda: list(store.filter(module, prefix)))
+    else:
+        call = f"filter({module!r}, {prefix!r}, {limit})"
+        got = _call("S8", f"{call} on {state} store", lambda: list(store.filter(module, prefix, limit)))
+    assert got == [], f"S8: {call} on {state} store, for a module never added, gave {got!r}"
 
 
 def _assert_found(store: Any, trace: Any, rule: str) -> None:
@@ -88,6 +123,7 @@ class BasicChecks(KitBase[StoreT]):
 
         @self.hypothesis_settings()
         @given(traces=st.lists(_RICH_TRACES, min_size=1, max_size=4))
+        @example(traces=[CallTrace(function, {"a": int, "movie": _MOVIE}, str) for function in FUNCTIONS])
         def check(traces: List[CallTrace]) -> None:
             with self.fresh_store(tmp_path_factory) as session:
                 session.store.add(traces)
@@ -96,21 +132,33 @@ class BasicChecks(KitBase[StoreT]):
 
         check()
 
-    def _returned_rows(self, factory: pytest.TempPathFactory, traces: List[CallTrace]) -> List[RowPair]:
-        """Add ``traces``; pair each with the returned thunk that decodes to it, where that
-        thunk is a row (has the five row fields). Skips, saying so, when no thunk is a row."""
+    def _returned_rows(
+        self, factory: pytest.TempPathFactory, traces: List[CallTrace], rule: str
+    ) -> List[RowPair]:
+        """Add ``traces``; pair each returned row (a thunk with the five row fields) with the added
+        trace it decodes to. A row that decodes to no added trace fails ``rule``; skips, saying
+        so, only when no returned thunk is a row."""
         pairs: List[RowPair] = []
+        thunks = 0
         with self.fresh_store(factory) as session:
             session.store.add(traces)
             for module in dict.fromkeys(t.func.__module__ for t in traces):
-                for thunk in session.store.filter(module):
+                returned = _call(rule, f"filter({module!r})", functools.partial(session.store.filter, module))
+                for thunk in returned:
+                    thunks += 1
                     fields = row_fields(thunk)
                     if fields is None:
                         continue
-                    found = thunk.to_trace()
-                    pairs.extend((fields, t, found) for t in traces if traces_equal(found, t))
-        if not pairs:
+                    found = _call(rule, f"to_trace() of the row {fields}", thunk.to_trace)
+                    added = [t for t in traces if traces_equal(found, t)]
+                    assert added, (
+                        f"{rule}: the store returned row {fields}, which decodes to {found!r}, "
+                        f"a trace that was not added (added: {traces!r})"
+                    )
+                    pairs.append((fields, added[0], found))
+        if thunks and not pairs:
             pytest.skip("E2/E3 not checked through this store: its thunks are not rows (no row fields)")
+        assert pairs, f"{rule}: filter returned no thunk for the traces added: {traces!r}"
         return pairs
 
     @pytest.mark.rule("E2")
@@ -121,7 +169,7 @@ class BasicChecks(KitBase[StoreT]):
         @given(traces=st.lists(_RICH_TRACES, min_size=1, max_size=4))
         @example(traces=[CallTrace(module_function, {"movie": _MOVIE}, None)])
         def check(traces: List[CallTrace]) -> None:
-            for fields, _, found in self._returned_rows(tmp_path_factory, traces):
+            for fields, _, found in self._returned_rows(tmp_path_factory, traces, "E2"):
                 again = CallTraceRow.from_trace(found).as_tuple()
                 assert again == fields, f"E2: the store returned row {fields}; its trace encodes to {again}"
 
@@ -133,8 +181,9 @@ class BasicChecks(KitBase[StoreT]):
 
         @self.hypothesis_settings()
         @given(traces=st.lists(_RICH_TRACES, min_size=1, max_size=4))
+        @example(traces=[CallTrace(module_function, _UNIONS, None)])
         def check(traces: List[CallTrace]) -> None:
-            for fields, added, _ in self._returned_rows(tmp_path_factory, traces):
+            for fields, added, _ in self._returned_rows(tmp_path_factory, traces, "E3"):
                 want = CallTraceRow.from_trace(added).as_tuple()
                 assert fields == want, f"E3: for {added!r} the store returned row {fields}, not {want}"
 
@@ -146,15 +195,14 @@ class BasicChecks(KitBase[StoreT]):
 
         @self.hypothesis_settings()
         @given(module=cs.module_names(), prefix=st.none() | cs.qualnames(), limit=st.integers(0, 3000))
+        @example(module="tskit_s8.a%b", prefix="f_", limit=1)
+        @example(module="tskit_s8.*", prefix="[", limit=0)
         def check(module: str, prefix: Any, limit: int) -> None:
             with self.fresh_store(tmp_path_factory) as session:
-                session.store.add([])
-                session.store.add(iter(()))
-                assert list(session.store.filter(module)) == [], f"S8: filter({module!r}) on an empty store"
-                got = list(session.store.filter(module, prefix, limit))
-                assert got == [], (
-                    f"S8: filter({module!r}, {prefix!r}, {limit}) on an empty store gave {got!r}"
-                )
+                _call("S8", "add([])", lambda: session.store.add([]))
+                _call("S8", "add(iter(()))", lambda: session.store.add(iter(())))
+                _assert_empty(session.store, module, None, None, "an empty")
+                _assert_empty(session.store, module, prefix, limit, "an empty")
 
         check()
 
@@ -163,15 +211,30 @@ class BasicChecks(KitBase[StoreT]):
         """S8: filter on a module without traces answers [] in a store holding other modules."""
 
         @self.hypothesis_settings()
-        @given(traces=st.lists(_SIMPLE_TRACES, min_size=1, max_size=5))
-        def check(traces: List[CallTrace]) -> None:
+        @given(traces=st.lists(_SIMPLE_TRACES, min_size=1, max_size=5), prefix=st.none() | cs.qualnames())
+        def check(traces: List[CallTrace], prefix: Any) -> None:
             with self.fresh_store(tmp_path_factory) as session:
                 session.store.add(traces)
                 for module in ("tracestore_kit_never_added", "conformance.never.added"):
-                    got = list(session.store.filter(module))
-                    assert got == [], f"S8: filter({module!r}) for a module never added gave {got!r}"
+                    _assert_empty(session.store, module, None, None, "a non-empty")
+                    _assert_empty(session.store, module, prefix, 5, "a non-empty")
 
         check()
+
+    @pytest.mark.rule("S8")
+    def test_S8_unknown_modules_with_prefixes_limits_and_metacharacters(
+        self, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        """S8: unknown modules with metacharacters, asked with a prefix and a limit, answer [], on an
+        empty store and on one holding other modules (every run asks every one of these)."""
+        with self.fresh_store(tmp_path_factory) as session:
+            for state in ("an empty", "a non-empty"):
+                if state == "a non-empty":
+                    session.store.add([CallTrace(module_function, {"a": int}, str)])
+                for module in S8_UNKNOWN_MODULES:
+                    for prefix in S8_PREFIXES:
+                        for limit in S8_LIMITS:
+                            _assert_empty(session.store, module, prefix, limit, state)
 
     @pytest.mark.rule("S13")
     def test_S13_stored_trace_is_snapshot(self, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from conformance.checks import writers
 from conformance.checks.base import KitBase, StoreT, close_store
-from conformance.deadline import call_with_deadline, unwrap
+from conformance.deadline import call_with_deadline
 from conformance.model import RowKey, trace_key
 from conformance.requirements import requires
 from conformance.sample_functions import module_function
@@ -42,8 +42,9 @@ class ConcurrencyChecks(KitBase[StoreT]):
     @requires("other_processes", "S11.processes")
     def test_S11_concurrent_processes_lose_nothing(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """S11: processes opening the store by connection string and adding at once lose nothing."""
+        store_class: Any = self.made_store_class(tmp_path_factory)
+        self.skip_if_process_local(store_class, "S11 processes")
         with self.fresh_store(tmp_path_factory) as session:
-            store_class: Any = type(unwrap(session.store))
             if store_class.__module__ == "__main__":
                 pytest.skip(
                     "S11 processes not checked: the store class is in __main__, which a writer cannot import"
@@ -54,8 +55,9 @@ class ConcurrencyChecks(KitBase[StoreT]):
             ):
                 pytest.skip(
                     f"S11 processes not checked: a process opening {connection_string!r} does not see the "
-                    "traces this process added (a process-local store; a store that is not durable fails "
-                    "S10); S11 is checked with threads only"
+                    "traces this process added, so what writer processes add cannot be counted here; the "
+                    "store does not declare process_local = True, so its S10 check (a reopen in a new "
+                    "process) fails; S11 is checked with threads only"
                 )
             signals = tmp_path_factory.mktemp("signals", numbered=True)
             failures = writers.run_processes(store_class, connection_string, signals, self.call_timeout)

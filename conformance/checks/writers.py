@@ -57,7 +57,8 @@ def _in_process(what: str, timeout: float, function: Any, *args: Any) -> Any:
         os._exit(STUCK_EXIT)
 
 
-def _load_class(module: str, qualname: str) -> Any:
+def load_class(module: str, qualname: str) -> Any:
+    """The object at ``qualname`` in the module ``module`` (imported)."""
     found: Any = importlib.import_module(module)
     for part in qualname.split("."):
         found = getattr(found, part)
@@ -80,7 +81,7 @@ def probe_main(argv: Sequence[str]) -> int:
     writer it sees."""
     module, qualname, connection_string, timeout_text = argv
     timeout = float(timeout_text)
-    store = _in_process("make_store", timeout, _load_class(module, qualname).make_store, connection_string)
+    store = _in_process("make_store", timeout, load_class(module, qualname).make_store, connection_string)
     try:
         print(_in_process("filter", timeout, _seen, store))
     finally:
@@ -113,7 +114,7 @@ def writer_main(argv: Sequence[str]) -> int:
         return probe_main(argv[1:])
     module, qualname, connection_string, writer, count, signals, timeout_text = argv
     timeout = float(timeout_text)
-    store_class = _load_class(module, qualname)
+    store_class = load_class(module, qualname)
     Path(signals, f"ready-{writer}").touch()
     deadline = time.monotonic() + START_TIMEOUT
     while not Path(signals, "go").exists():

@@ -13,6 +13,14 @@ from typing import Any, Tuple, Type
 
 from tests.faulty_stores.baseline import BaselineDuplicatesStore, BaselineStore
 from tests.faulty_stores.concurrency import BusyRaisesStore, LostUpdateStore, ProcessLostUpdateStore
+from tests.faulty_stores.encoding import (
+    CompactJsonStore,
+    LogsTwiceStore,
+    LogsWithoutTracebackStore,
+    ReversedUnionStore,
+    TypedDictAsDictStore,
+    UnsortedKeysStore,
+)
 from tests.faulty_stores.jsonl import JsonLinesStore
 from tests.faulty_stores.limits import (
     LimitBeforeDedupStore,
@@ -37,6 +45,7 @@ from tests.faulty_stores.persistence import (
     BufferedUntilCloseStore,
     ClobbersForeignFileStore,
     HalfMadeStore,
+    ProcessMemoryStore,
     TruncatesOnReopenStore,
     VagueConfigErrorStore,
 )
@@ -46,7 +55,12 @@ from tests.faulty_stores.reads import (
     DropsUndecodableStore,
     DuplicatedModulesStore,
     EmptyAddRaisesStore,
+    ListModulesGivesUpStore,
+    NonEmptyUnknownModuleRaisesStore,
+    RuntimeErrorNamingStore,
+    UnknownMetacharacterModuleRaisesStore,
     UnknownModuleRaisesStore,
+    UnknownModuleWithPrefixRaisesStore,
     VagueDecodeErrorStore,
     WrongTraceOnDecodeErrorStore,
 )
@@ -76,6 +90,12 @@ BASELINES: Tuple[Type[Any], ...] = (BaselineStore, BaselineDuplicatesStore, Json
 
 #: Every faulty store, in rule order.
 FAULTY_STORES: Tuple[Type[Any], ...] = (
+    TypedDictAsDictStore,
+    CompactJsonStore,
+    UnsortedKeysStore,
+    ReversedUnionStore,
+    LogsWithoutTracebackStore,
+    LogsTwiceStore,
     DropsReturnTypeStore,
     DropsYieldTypeStore,
     FlattensGenericsStore,
@@ -106,15 +126,20 @@ FAULTY_STORES: Tuple[Type[Any], ...] = (
     SilentlySkipsStore,
     EmptyAddRaisesStore,
     UnknownModuleRaisesStore,
+    NonEmptyUnknownModuleRaisesStore,
+    UnknownModuleWithPrefixRaisesStore,
+    UnknownMetacharacterModuleRaisesStore,
     DecodesInFilterStore,
     DropsUndecodableStore,
     BufferedUntilCloseStore,
     TruncatesOnReopenStore,
+    ProcessMemoryStore,
     LostUpdateStore,
     BusyRaisesStore,
     ProcessLostUpdateStore,
     DuplicatedModulesStore,
     CaseFoldedModulesStore,
+    ListModulesGivesUpStore,
     LiveArgTypesStore,
     VagueConfigErrorStore,
     HalfMadeStore,
@@ -123,6 +148,7 @@ FAULTY_STORES: Tuple[Type[Any], ...] = (
     SortedByQualnameStore,
     WrongTraceOnDecodeErrorStore,
     VagueDecodeErrorStore,
+    RuntimeErrorNamingStore,
 )
 
 __all__ = [

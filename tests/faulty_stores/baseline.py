@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Any, ClassVar, Iterable, List, Optional, Tuple, Type, TypeVar
+from typing import Any, ClassVar, FrozenSet, Iterable, List, Optional, Tuple, Type, TypeVar
 
 from tracestore import CallTraceRow, CallTraceStore, CallTraceThunk, check_limit, serialize_traces
 
@@ -41,6 +41,8 @@ class BaselineStore(CallTraceStore):
     ordered_results: ClassVar[bool] = True
     distinct_results: ClassVar[bool] = True
     example_connection_string: ClassVar[str] = "{unique}"
+    process_local: ClassVar[bool] = True  # its rows live in this process: S10 is not checked
+    also_fails: ClassVar[FrozenSet[str]] = frozenset()  # the rules a faulty subclass fails beside `breaks`
 
     def __init__(self, history: Optional[History] = None) -> None:
         self._history = history if history is not None else History()

@@ -25,6 +25,7 @@ class JsonLinesStore(BaselineStore):
     """A correct store kept in a JSON-lines file; every step but storage is the baseline's."""
 
     example_connection_string: ClassVar[str] = "{directory}/traces.jsonl"
+    process_local: ClassVar[bool] = False  # the file is shared: S10 reopens it in a new process
 
     def __init__(self, path: str) -> None:
         super().__init__()

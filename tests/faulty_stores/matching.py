@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from typing import ClassVar
+from typing import ClassVar, FrozenSet
 
 from tests.faulty_stores.baseline import BaselineStore
 
@@ -21,6 +21,8 @@ class ModulePrefixStore(BaselineStore):
     """S2: ``filter("a.b")`` also returns ``a.bc`` and ``a.b.c`` (``startswith`` on the module)."""
 
     breaks: ClassVar[str] = "S2"
+    # S8 asks a non-empty store for a prefix of its stored module and gets that module's traces.
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S8"})
 
     def _module_matches(self, stored: str, wanted: str) -> bool:
         return stored.startswith(wanted)
@@ -30,6 +32,8 @@ class ModuleCaseInsensitiveStore(BaselineStore):
     """S2: the module is compared case-folded, so ``filter("a.b")`` returns ``A.B``."""
 
     breaks: ClassVar[str] = "S2"
+    # S8 asks a non-empty store for its stored module in upper case and gets that module's traces.
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S8"})
 
     def _module_matches(self, stored: str, wanted: str) -> bool:
         return stored.casefold() == wanted.casefold()
@@ -84,6 +88,8 @@ class PrefixWholeComponentStore(BaselineStore):
     """S3: the prefix matches whole dotted components only, so ``"Foo"`` misses ``"Foobar.baz"``."""
 
     breaks: ClassVar[str] = "S3"
+    # S4 counts the matches of the prefix 'module_', which is not a whole component.
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S4"})
 
     def _prefix_matches(self, qualname: str, prefix: str) -> bool:
         return not prefix or qualname == prefix or qualname.startswith(prefix.rstrip(".") + ".")

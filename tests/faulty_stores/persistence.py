@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from typing import Any, ClassVar, List, Type
 
+from tests.faulty_stores.baseline import BaselineStore, History
 from tests.faulty_stores.jsonl import HEADER, JsonLinesStore, JsonLinesT
 from tracestore import CallTraceRow
 
@@ -33,6 +35,30 @@ class BufferedUntilCloseStore(JsonLinesStore):
         with self._pending_lock:
             rows, self._pending = self._pending, []
         super()._append(rows)
+
+
+class ProcessMemoryStore(JsonLinesStore):
+    """S10: takes a file path and creates the file, but keeps its rows in this process's memory,
+    shared by every store opened on that path here; a new process opening the path finds none.
+    It does not declare ``process_local = True``."""
+
+    breaks: ClassVar[str] = "S10"
+    _by_path: ClassVar[weakref.WeakValueDictionary[str, History]] = weakref.WeakValueDictionary()
+    _by_path_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        with self._by_path_lock:
+            history = self._by_path.get(os.path.abspath(path))
+            if history is None:
+                history = self._by_path[os.path.abspath(path)] = History()
+        self._history = history
+
+    def _append(self, rows: List[Any]) -> None:
+        BaselineStore._append(self, rows)
+
+    def _snapshot(self) -> List[CallTraceRow]:
+        return BaselineStore._snapshot(self)
 
 
 class TruncatesOnReopenStore(JsonLinesStore):

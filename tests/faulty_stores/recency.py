@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar, List, Tuple
+from typing import Any, ClassVar, FrozenSet, List, Tuple
 
 from tests.faulty_stores.baseline import BaselineStore
 from tracestore import CallTraceRow, CallTraceThunk
@@ -18,6 +18,8 @@ class OldestWinsStore(BaselineStore):
     """S5: the ``limit`` OLDEST results are returned (listed most recent first, so S15 alone holds)."""
 
     breaks: ClassVar[str] = "S5"
+    # S6 checks that a trace added again counts at its latest place, through the results a limit keeps.
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S6"})
 
     def _choose(self, newest_first: List[CallTraceRow], limit: int) -> List[CallTraceRow]:
         oldest_first = self._results(newest_first)[::-1]
@@ -42,6 +44,8 @@ class SecondGranularStore(BaselineStore):
     """
 
     breaks: ClassVar[str] = "S5"
+    # Traces added within one second tie, so they are not listed most recent first either.
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S15"})
 
     def _serialize(self, traces: Any) -> List[Any]:
         stamp = int(time.time())
@@ -58,6 +62,8 @@ class KeepsDuplicatesStore(BaselineStore):
     """S6: declares ``distinct_results`` but returns a trace once per time it was added."""
 
     breaks: ClassVar[str] = "S6"
+    # Its repeated rows are extra results, so a count is not min(limit, distinct matches).
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S4"})
 
     def _results(self, newest_first: List[CallTraceRow]) -> List[CallTraceRow]:
         return list(newest_first)
@@ -67,6 +73,8 @@ class DedupKeepsOldestStore(BaselineStore):
     """S6: a trace added again keeps its FIRST position (``INSERT OR IGNORE``), not its latest."""
 
     breaks: ClassVar[str] = "S6"
+    # A trace added again keeps its oldest place: the most recent results and their order are wrong.
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S5", "S15"})
 
     def _results(self, newest_first: List[CallTraceRow]) -> List[CallTraceRow]:
         return list(dict.fromkeys(reversed(newest_first)))[::-1]
@@ -76,6 +84,8 @@ class DedupsDespiteDuplicatesStore(BaselineStore):
     """S6: declares ``distinct_results = False`` but merges duplicates anyway."""
 
     breaks: ClassVar[str] = "S6"
+    # Declared distinct_results = False, it merges duplicates, so counts fall short of S4's.
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S4"})
     distinct_results: ClassVar[bool] = False
 
     def _results(self, newest_first: List[CallTraceRow]) -> List[CallTraceRow]:

@@ -157,7 +157,10 @@ def test_without_processes_the_kit_class_is_process_local() -> None:
     assert requirements.missing(with_processes(), "other_processes") is None
     why = requirements.missing(without(), "other_processes")
     assert why is not None and "process_local is True" in why
-    assert requirements.missing(without(), "reopen") is None  # reopening in this process still works
+    # A process-local store's reopen in this process would check nothing durable: S10 says so.
+    why_not_reopen = requirements.missing(without(), "reopen")
+    assert why_not_reopen is not None and "process_local is True" in why_not_reopen
+    assert requirements.missing(with_processes(), "reopen") is None
 
 
 def test_run_kit_takes_a_class_and_reports_every_rule() -> None:

@@ -121,6 +121,7 @@ def test_kill_9_during_add_is_all_or_nothing(schemas: SchemaFactory) -> None:
     # The harness checks right after the kill; a server store must first let the orphaned
     # statement finish.
     report = kill_during_add(SPEC, url, settle=lambda: wait_for_statements_to_end(application_name))
+    print(report.summary())
     assert report.problems == [], report.problems
     assert len(report.rounds) == 3, report.rounds
 
@@ -149,38 +150,64 @@ def test_S11_processes_create_the_same_new_schema_at_once(schemas: SchemaFactory
     assert len(table_rows(names[0], "second")) == PROCESSES
 
 
-class Killer:
-    """Terminates the backends of one application name while they run the upsert, ``times`` times."""
+_BLOCKED_UPSERTS = (
+    "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND %s = ANY(pg_blocking_pids(pid))"
+    " AND strpos(query, 'ON CONFLICT (trace_key)') > 0"
+)
 
-    def __init__(self, application_name: str, times: int) -> None:
+
+class Killer:
+    """Terminates the backends of one application name inside the upsert, ``times`` times.
+
+    While it is active it holds ``LOCK TABLE ... IN SHARE MODE`` on the store's table, which
+    lets reads through but makes every upsert wait for the lock: the killer terminates a backend
+    only once it sees it blocked by the killer's own connection (``pg_blocking_pids``), so each
+    kill lands inside the statement however fast the server is. After ``times`` kills it
+    releases the lock, and a retried upsert goes through.
+    """
+
+    def __init__(self, schema: str, application_name: str, times: int) -> None:
+        self.schema = schema
         self.application_name = application_name
         self.times = times
         self.killed: List[int] = []
+        self._locked = threading.Event()
         self._stop = threading.Event()
+        self._errors: List[str] = []
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> Killer:
         self._thread.start()
+        if not self._locked.wait(timeout=60):
+            self._stop.set()
+            raise AssertionError(f"the killer could not lock the table: {self._errors}")
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=60)
+        assert not self._thread.is_alive(), "the killer thread did not stop"
+        assert not self._errors, self._errors
 
     def _run(self) -> None:
-        with admin_connect() as conn:
-            while not self._stop.is_set() and len(self.killed) < self.times:
-                found = conn.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND state = 'active'"
-                    " AND strpos(query, 'ON CONFLICT (trace_key)') > 0",
-                    (self.application_name,),
-                ).fetchall()
-                for (pid,) in found:
-                    if pid not in self.killed:
-                        time.sleep(0.05)  # well inside the statement, not at its start
-                        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
-                        self.killed.append(pid)
-                time.sleep(0.005)
+        try:
+            with admin_connect() as locker, admin_connect() as conn:
+                found = locker.execute("SELECT pg_backend_pid()").fetchone()
+                holder = found[0] if found else None
+                with locker.transaction(force_rollback=True):  # the rollback releases the lock
+                    locker.execute(f'LOCK TABLE "{self.schema}".call_traces IN SHARE MODE')
+                    self._locked.set()
+                    while not self._stop.is_set() and len(self.killed) < self.times:
+                        for (pid,) in conn.execute(
+                            _BLOCKED_UPSERTS, (self.application_name, holder)
+                        ).fetchall():
+                            if pid not in self.killed:
+                                conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                                self.killed.append(pid)
+                        self._stop.wait(0.01)  # poll; the upsert cannot finish while the lock is held
+        except Exception:
+            self._errors.append(traceback.format_exc())
+            self._locked.set()
 
 
 def _big_batch_store(schemas: SchemaFactory, label: str) -> Tuple[PostgresStore, str, str]:
@@ -193,7 +220,7 @@ def _big_batch_store(schemas: SchemaFactory, label: str) -> Tuple[PostgresStore,
 def test_kill_during_add_is_retried_whole(schemas: SchemaFactory) -> None:
     store, schema, application_name = _big_batch_store(schemas, "once")
     batch = distinct_traces(60_000)
-    with store, Killer(application_name, times=1) as killer:
+    with store, Killer(schema, application_name, times=1) as killer:
         store.add(batch)
         assert len(killer.killed) == 1, "the upsert finished before it could be killed"
         assert len(table_rows(schema)) == len(batch)  # retried after reconnecting: all of it
@@ -205,7 +232,7 @@ def test_kill_during_add_twice_is_a_clear_error_and_nothing_is_stored(schemas: S
     store, schema, application_name = _big_batch_store(schemas, "twice")
     batch = distinct_traces(60_000)
     with store:
-        with Killer(application_name, times=2) as killer:
+        with Killer(schema, application_name, times=2) as killer:
             with pytest.raises(TraceStoreError, match="add failed"):
                 store.add(batch)
         assert len(killer.killed) == 2

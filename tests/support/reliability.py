@@ -9,6 +9,7 @@ child process can open by connection string can be checked::
     assert missing_writer_traces("reference_stores.sqlite:SQLiteStore", conn, 4, 2000) == []
 
     report = kill_during_add("reference_stores.sqlite:SQLiteStore", conn)
+    print(report.summary())  # how many kills landed while add wrote (none is a problem)
     assert report.problems == [], report.problems
 
     # after writing one corrupt row of `module` straight into the storage:
@@ -200,12 +201,25 @@ class KillRound:
     phase: str  # "after_input": killed while add writes; "mid_input": while add reads its iterable
     completed_batches: int  # adds that returned before the kill
     interrupted_present: Optional[bool]  # the interrupted batch: all there, none there, None if mixed
+    mid_write: bool = False  # killed after add had read all its input, before it reported done
 
 
 @dataclass
 class KillReport:
     rounds: List[KillRound] = field(default_factory=list)
     problems: List[str] = field(default_factory=list)
+
+    @property
+    def mid_write_kills(self) -> int:
+        """The kills that landed inside ``add`` after it had read its input: while it wrote."""
+        return sum(1 for r in self.rounds if r.mid_write)
+
+    def summary(self) -> str:
+        writing = sum(1 for r in self.rounds if r.phase == "after_input")
+        return (
+            f"{self.mid_write_kills} of {writing} SIGKILLs aimed at a write landed in the middle of one "
+            f"({len(self.rounds)} kills in all)"
+        )
 
 
 def batch_traces(round_index: int, batch: int, batch_size: int) -> List[CallTrace]:
@@ -232,6 +246,9 @@ def kill_during_add(
 
     Afterwards the store must open, hold every batch whose ``add`` returned, hold all or
     none of the interrupted batch, hold nothing of later batches, and accept a new add.
+    A kill lands in the middle of a write when the child had said "consumed" for the batch
+    and never said "done" for it; the report counts those (``mid_write_kills``), and it is a
+    problem when an "after_input" phase is asked for and no kill landed there.
     ``settle``, if given, runs after each kill and before those checks: a server-backed
     store uses it to wait until the server has finished (committed or rolled back) the
     statement that the killed client left running.
@@ -242,14 +259,22 @@ def kill_during_add(
         if phase not in ("after_input", "mid_input"):
             raise ValueError(f"unknown phase {phase!r}")
         try:
-            completed = _run_and_kill(spec, connection_string, round_index, phase, batch_size, rng, timeout)
+            completed, mid_write = _run_and_kill(
+                spec, connection_string, round_index, phase, batch_size, rng, timeout
+            )
         except _HarnessError as exc:
             report.problems.append(f"round {round_index} ({phase}): {exc}")
             continue
         if settle is not None:
             settle()
-        report.rounds.append(
-            _check_round(spec, connection_string, round_index, phase, completed, batch_size, report.problems)
+        checked = _check_round(
+            spec, connection_string, round_index, phase, completed, batch_size, report.problems
+        )
+        checked.mid_write = mid_write
+        report.rounds.append(checked)
+    if "after_input" in phases and not report.mid_write_kills:
+        report.problems.append(
+            f"no SIGKILL landed in the middle of a write ({report.summary()}): all or nothing was not shown"
         )
     return report
 
@@ -266,7 +291,8 @@ def _run_and_kill(
     batch_size: int,
     rng: random.Random,
     timeout: float,
-) -> int:
+) -> Tuple[int, bool]:
+    """Run a writer and kill it inside an add: ``(adds completed, whether the kill landed mid-write)``."""
     parent_end, child_end = _CTX.Pipe()
     child = _CTX.Process(
         target=_killable_main,
@@ -276,6 +302,7 @@ def _run_and_kill(
     child.start()
     child_end.close()
     completed = 0
+    killed_batch = -1
     write_seconds = 0.05
     consumed_at = 0.0
     deadline = time.monotonic() + timeout
@@ -289,9 +316,11 @@ def _run_and_kill(
                 completed = message[1] + 1
                 write_seconds = max(0.001, time.monotonic() - consumed_at)
             elif kind == "consumed" and completed >= 1:
-                # mid_input: the child now blocks inside add's iteration; else add is writing.
-                time.sleep(0 if phase == "mid_input" else rng.uniform(0, write_seconds))
+                # mid_input: the child now blocks inside add's iteration; else add is writing (the
+                # seeded delay spreads the kills over the first half of the time an add takes).
+                time.sleep(0 if phase == "mid_input" else rng.uniform(0, write_seconds / 2))
                 os.kill(child.pid or 0, signal.SIGKILL)
+                killed_batch = message[1]
                 break
             elif kind == "consumed":
                 consumed_at = time.monotonic()
@@ -307,7 +336,8 @@ def _run_and_kill(
         parent_end.close()
     if child.exitcode != -signal.SIGKILL:
         raise _HarnessError(f"the writer exited with {child.exitcode}, not by SIGKILL")
-    return completed
+    # "done" for the batch never came: the kill landed after add had read it all, before it returned.
+    return completed, phase == "after_input" and completed <= killed_batch
 
 
 def _last_done(end: Connection) -> int:
