@@ -9,6 +9,8 @@ be loaded by name elsewhere; the kit never changes Hypothesis' default profile.
 A seed (``select(name, seed=N)``, else the variable ``TRACESTORE_SEED``) makes a run of a
 non-derandomized profile repeatable: every property test draws from that seed, as with
 Hypothesis' own ``--hypothesis-seed``, and no example database is read or written.
+``TRACESTORE_SHRINK=0`` skips shrinking (a run that only needs the verdict, like the
+self-test's seeded runs: shrinking never changes whether a fault is found).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 ENV_VAR = "TRACESTORE_PROFILE"
 SEED_VAR = "TRACESTORE_SEED"
+SHRINK_VAR = "TRACESTORE_SHRINK"
 
 # Stores do I/O, so example timings vary: no deadline, and no "too slow" health check.
 _COMMON = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -110,6 +113,8 @@ def current(**overrides: object) -> settings:
     """
     if current_seed() is not None:
         overrides = {"database": None, **overrides}
+    if os.environ.get(SHRINK_VAR, "").strip() == "0":
+        overrides = {"phases": NO_SHRINK, "report_multiple_bugs": False, **overrides}
     return settings(PROFILES[current_name()], **overrides)  # type: ignore[arg-type]
 
 

@@ -50,6 +50,7 @@ from tests.faulty_stores.reads import (
     VagueDecodeErrorStore,
     WrongTraceOnDecodeErrorStore,
 )
+from tests.faulty_stores.realistic import REALISTIC_STORES
 from tests.faulty_stores.recency import (
     DedupKeepsOldestStore,
     DedupsDespiteDuplicatesStore,
@@ -123,6 +124,7 @@ FAULTY_STORES: Tuple[Type[Any], ...] = (
     SortedByQualnameStore,
     WrongTraceOnDecodeErrorStore,
     VagueDecodeErrorStore,
+    *REALISTIC_STORES,
 )
 
 __all__ = [
