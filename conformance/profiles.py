@@ -101,6 +101,12 @@ def current_seed() -> Optional[int]:
     return _seeds.get("seed")
 
 
+def forget_seed() -> None:
+    """Drop the selected seed: property tests draw at random again (or per test, if derandomized)."""
+    if _seeds.pop("seed", None) is not None:
+        setattr(hypothesis.core, "global_force_seed", None)  # noqa: B010
+
+
 def current_name() -> str:
     """The name of the current profile (selecting the default one if none was)."""
     return _selected.get("name") or select()
