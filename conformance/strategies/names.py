@@ -38,7 +38,7 @@ ADVERSARIAL_CHARACTERS = "aAbBzZ_%\\[]*?'\"` -éÉßİı中𝔘\x00\u2028\u0301\
 (NUL), split lines (U+2028), normalise (a combining accent), or store 3 or 4 bytes (U+F900,
 U+1D518)."""
 
-INVISIBLE_SUFFIXES = (" ", "  ", "\x00", "\x00x", "\u2028", "\U0001d518", "\t")
+INVISIBLE_SUFFIXES = (" ", "\x00x", "\u2028", "\U0001d518")
 """Suffixes that make a name different in ways a collation or a C string may not see."""
 
 LONG_SIZES = (254, 255, 256, 300)
