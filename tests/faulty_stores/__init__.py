@@ -127,6 +127,9 @@ FAULTY_STORES: Tuple[Type[Any], ...] = (
     *REALISTIC_STORES,
 )
 
+# Each realistic store is importable as "tests.faulty_stores:ClassName" too, like the others.
+globals().update({store.__name__: store for store in REALISTIC_STORES})
+
 __all__ = [
     "BASELINES",
     "FAULTY_STORES",
