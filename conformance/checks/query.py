@@ -41,11 +41,11 @@ accents, and what follows the 191st or 255th character (or 255th byte)."""
 
 S3_LOOKALIKE_QUALNAMES = (
     "ab", "a b", "ab ", "a\x00b", "a\x00c", "a\u2028b", "a\U0001d518b", f"{_NFC_E}x", f"{_NFD_E}y", "ex",
-    "a[b]c", "[a]b", "Ab",
+    "a[b]c", "[a]b", "Ab", "AB",
 )  # fmt: skip
 S3_LOOKALIKE_PREFIXES = (
     "a\x00", "a\x00b", "a\x00zz", "a\u2028", "a\U0001d518", _NFC_E, _NFD_E, "e", "a[b]", "[a]", "[ab]",
-    "a[^x]", "ab ", "a ", "a\U0001d518b",
+    "a[^x]", "ab ", "a ", "a\U0001d518b", "ab", "A",
 )  # fmt: skip
 """Qualnames and prefixes that differ only in NUL, U+2028, astral characters, normal forms,
 accents, trailing spaces and T-SQL's ``[...]`` wildcard."""
@@ -246,6 +246,10 @@ class QueryChecks(KitBase[StoreT]):
             assert got == [generator_function.__qualname__], (
                 f"S3: filter({module!r}, 'generator_') must find the one generator_function trace behind "
                 f"{MANY} newer traces of module_function, not {got}"
+            )
+            got = [k[1] for k in session.keys(module, "GENERATOR_")]
+            assert got == [], (
+                f"S3: filter({module!r}, 'GENERATOR_') must find nothing (case counts), not {got}"
             )
             for limit in (10_001, MANY, 2**63, 10**30):
                 self._check_count(session, module, None, limit, MANY + 1)
