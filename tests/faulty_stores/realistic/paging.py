@@ -4,10 +4,10 @@ pages that are never followed."""
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, ClassVar, List
+from typing import Any, ClassVar, List, Optional
 
 from tests.faulty_stores.baseline import BaselineStore
-from tracestore import CallTraceRow
+from tracestore import CallTraceRow, CallTraceThunk
 
 COLUMNS = 5  # parameters per row of a multi-row INSERT ... VALUES (?, ?, ?, ?, ?), (...)
 
@@ -95,7 +95,9 @@ class FirstPageOnlyStore(BaselineStore):
 
     breaks: ClassVar[str] = "S3"
 
-    def filter(self, module: str, qualname_prefix: Any = None, limit: int = 2000) -> List[Any]:
+    def filter(
+        self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000
+    ) -> List[CallTraceThunk]:
         limit = self._check_limit(limit)
         prefix = qualname_prefix or ""
         page: List[CallTraceRow] = []
