@@ -5,6 +5,12 @@ order, by the pytest option ``--tracestore-profile NAME``, the environment varia
 ``TRACESTORE_PROFILE``, and otherwise ``ci`` when the ``CI`` variable is set, else ``dev``.
 The profiles are also registered with Hypothesis as ``tracestore-dev`` etc., so they can
 be loaded by name elsewhere; the kit never changes Hypothesis' default profile.
+
+A seed (``select(name, seed=N)``, else the variable ``TRACESTORE_SEED``) makes a run of a
+non-derandomized profile repeatable: every property test draws from that seed, as with
+Hypothesis' own ``--hypothesis-seed``, and no example database is read or written.
+``TRACESTORE_SHRINK=0`` skips shrinking (a run that only needs the verdict, like the
+self-test's seeded runs: shrinking never changes whether a fault is found).
 """
 
 from __future__ import annotations
@@ -12,9 +18,12 @@ from __future__ import annotations
 import os
 from typing import Dict, Mapping, Optional
 
+import hypothesis.core
 from hypothesis import HealthCheck, Phase, settings
 
 ENV_VAR = "TRACESTORE_PROFILE"
+SEED_VAR = "TRACESTORE_SEED"
+SHRINK_VAR = "TRACESTORE_SHRINK"
 
 # Stores do I/O, so example timings vary: no deadline, and no "too slow" health check.
 _COMMON = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -42,6 +51,7 @@ for _name, _profile in PROFILES.items():
     settings.register_profile(f"tracestore-{_name}", _profile)
 
 _selected: Dict[str, str] = {}
+_seeds: Dict[str, int] = {}
 
 
 def default_name() -> str:
@@ -52,16 +62,49 @@ def default_name() -> str:
     return "ci" if os.environ.get("CI") else "dev"
 
 
-def select(name: Optional[str] = None) -> str:
+def default_seed() -> Optional[int]:
+    """The seed named by ``TRACESTORE_SEED`` (``None`` when unset or empty).
+
+    Raises ``ValueError`` when the variable is set but is not an integer.
+    """
+    named = os.environ.get(SEED_VAR, "").strip()
+    if not named:
+        return None
+    try:
+        return int(named)
+    except ValueError:
+        raise ValueError(f"{SEED_VAR}={named!r} is not an integer seed") from None
+
+
+def select(name: Optional[str] = None, seed: Optional[int] = None) -> str:
     """Make ``name`` (or :func:`default_name`) the current profile; returns its name.
 
+    ``seed`` (or :func:`default_seed`) fixes the random choices of every property test
+    from then on; without one, a seed set earlier stays in force.
     Raises ``ValueError`` naming the profiles that exist when ``name`` is not one.
     """
     chosen = name or default_name()
     if chosen not in PROFILES:
         raise ValueError(f"unknown tracestore profile {chosen!r}; choose one of {', '.join(PROFILES)}")
     _selected["name"] = chosen
+    fixed = seed if seed is not None else default_seed()
+    if fixed is not None:
+        _seeds["seed"] = fixed
+        # What Hypothesis' pytest plugin does for --hypothesis-seed: tests without their own
+        # @seed draw from this seed (derandomized profiles keep their per-test seed).
+        setattr(hypothesis.core, "global_force_seed", fixed)  # noqa: B010  # not in its stubs
     return chosen
+
+
+def current_seed() -> Optional[int]:
+    """The seed selected, if any."""
+    return _seeds.get("seed")
+
+
+def forget_seed() -> None:
+    """Drop the selected seed: property tests draw at random again (or per test, if derandomized)."""
+    if _seeds.pop("seed", None) is not None:
+        setattr(hypothesis.core, "global_force_seed", None)  # noqa: B010
 
 
 def current_name() -> str:
@@ -70,7 +113,14 @@ def current_name() -> str:
 
 
 def current(**overrides: object) -> settings:
-    """Settings of the current profile, with ``overrides`` (any ``hypothesis.settings`` field)."""
+    """Settings of the current profile, with ``overrides`` (any ``hypothesis.settings`` field).
+
+    Under a seed, no example database: a seeded run neither replays nor records failures.
+    """
+    if current_seed() is not None:
+        overrides = {"database": None, **overrides}
+    if os.environ.get(SHRINK_VAR, "").strip() == "0":
+        overrides = {"phases": NO_SHRINK, "report_multiple_bugs": False, **overrides}
     return settings(PROFILES[current_name()], **overrides)  # type: ignore[arg-type]
 
 

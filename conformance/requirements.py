@@ -75,18 +75,23 @@ def _ordered(kit: Any) -> Optional[str]:
 
 
 def reopens_in_process(kit: Any) -> bool:
-    """Whether the kit can open a second handle in this process (``reopen_store``, or derived)."""
-    return _store_class(kit) is not None or _hook_overridden(kit, "reopen_store")
+    """Whether the kit can open a second handle in this process: ``reopen_store``, or
+    ``make_store`` of the store's connection string (``store_class``, or the hook)."""
+    return has_connection_string(kit) or _hook_overridden(kit, "reopen_store")
 
 
 def _reopen(kit: Any) -> Optional[str]:
     if getattr(kit, "process_local", False):
         return f"{_title(kit)}.process_local is True: its data lives and dies with this process"
-    if _store_class(kit) is not None or any(
-        _hook_overridden(kit, hook) for hook in ("reopen_store", "connection_string")
-    ):
+    if reopens_in_process(kit):
         return None
     return f"{_title(kit)} defines none of reopen_store(), connection_string() and store_class"
+
+
+def _connection_string(kit: Any) -> Optional[str]:
+    if has_connection_string(kit):
+        return None
+    return f"{_title(kit)} defines neither connection_string() nor store_class"
 
 
 def _other_processes(kit: Any) -> Optional[str]:
@@ -139,6 +144,13 @@ CAPABILITIES: Dict[str, Capability] = {
             "derived from ``store_class`` (``make_store`` of the same connection string). Absent, "
             "with the reason said, for a ``process_local`` store.",
             _reopen,
+        ),
+        Capability(
+            "connection_string",
+            ("S14",),
+            "the kit can name a store by a string, to make bad strings from it. From the "
+            "``connection_string`` hook, or derived from ``store_class`` and ``connection_template``.",
+            _connection_string,
         ),
         Capability(
             "other_processes",

@@ -227,16 +227,15 @@ class KitBase(Generic[StoreT]):
         return store
 
     def reopen_store(self, store: StoreT, directory: Path) -> StoreT:
-        """Optional (derived from ``store_class``): a second, independent handle on ``store``'s data.
+        """Optional (derived from the connection string): a second, independent handle on ``store``'s data.
 
         ``store`` is what ``make_store(directory)`` returned, and it is *not* closed first;
         open the data as a new process would. Enables S10 (capability ``reopen``).
         """
-        strings = self._tracestore_strings
-        if strings is None:
+        if not requirements.has_connection_string(self):
             raise NotImplementedError(f"{type(self).__qualname__} does not define reopen_store")
-        store_class: Any = type(store)
-        reopened: StoreT = store_class.make_store(strings.existing(directory))
+        store_class: Any = type(unwrap(store))
+        reopened: StoreT = store_class.make_store(self.connection_string(directory))
         return reopened
 
     def connection_string(self, directory: Path) -> str:

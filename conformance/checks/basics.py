@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from conformance import strategies as cs
 from conformance.checks.base import KitBase, StoreT
 from conformance.model import describe, trace_key, type_key
-from conformance.sample_functions import FUNCTIONS, module_function
+from conformance.sample_functions import FUNCTIONS, generator_function, module_function
+from conformance.strategies.synthetic import REGISTRY
 from tracestore import CallTrace, CallTraceRow, traces_equal
 from tracestore.encoding import row_fields
 from tracestore.typeinfo import make_mx_typed_dict
@@ -23,6 +24,25 @@ _MOVIE = make_mx_typed_dict(module_function.__module__, "Movie", {"title": str, 
 """A TypedDict (encoded by structure): its decoded class must encode to the same row (E2)."""
 _UNIONS: Dict[str, Any] = {"a": Optional[str], "b": Union[int, bytes]}
 """Union members in the order MonkeyType keeps them (``__args__``), for E3."""
+_MANGLED_MODULE = "tskit.s1"
+MANGLED_NAMES = (
+    (_MANGLED_MODULE, "astral\U0001d518.f"),
+    (_MANGLED_MODULE, "private\uf900use.f"),
+    (_MANGLED_MODULE, "line\u2028separator.f"),
+    (_MANGLED_MODULE, "para\u2029nel\x85vt\x0bff\x0c.f"),
+    (_MANGLED_MODULE, "nul\x00byte.f"),
+    (_MANGLED_MODULE, "q" * 300),
+    (_MANGLED_MODULE, "\u00e9" * 200 + ".f"),
+    (_MANGLED_MODULE + "." + "m" * 250, "f"),
+    (_MANGLED_MODULE + ".astral\U0001d518", "f"),
+)
+"""(module, qualname) pairs engines mangle: characters outside the BMP (utf8mb3, modified UTF-8),
+above U+F8FF, line separators (``str.splitlines``), NUL, names past 191/255 characters or bytes."""
+MANGLED_ARG_NAMES = ("x\u2028y", "\U0001d518", "n\x00ul", "a" * 300)
+"""Argument names (JSON object keys) mangled the same ways."""
+_OPTIONAL_INT: Any = Optional[int]
+BIG_ADD = 70_000
+"""Traces in one add: past SQLite's 32,766 and MySQL's/PostgreSQL's 65,535 bound parameters."""
 RowPair = Tuple[Tuple[Any, ...], CallTrace, Any]
 """A returned row's fields, the trace that was added, and the trace the row decodes to."""
 
@@ -117,6 +137,84 @@ class BasicChecks(KitBase[StoreT]):
 
         check()
 
+    @pytest.mark.rule("S1")
+    def test_S1_names_and_types_engines_mangle_come_back(
+        self, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        """S1: traces whose names hold astral characters, U+2028, NUL or 300 characters come back,
+        and traces of one function that differ only in their yield type each come back."""
+        traces = [CallTrace(REGISTRY.function(m, q), {"a": int}, str) for m, q in MANGLED_NAMES]
+        traces += [CallTrace(module_function, {name: int}, None) for name in MANGLED_ARG_NAMES]
+        traces += [
+            CallTrace(generator_function, {"n": int}, None, yield_type) for yield_type in (int, str, None)
+        ]
+        for one_call in (True, False):
+            with self.fresh_store(tmp_path_factory) as session:
+                for batch in [traces] if one_call else [[t] for t in traces]:
+                    session.store.add(batch)
+                for trace in traces:
+                    _assert_found(session.store, trace, "S1")
+
+    @pytest.mark.rule("S1")
+    def test_S1_trace_added_after_a_query_comes_back(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        """S1: a trace added after the same filter (and list_modules) was asked comes back."""
+        first, second = (CallTrace(module_function, {"a": typ}, None) for typ in (int, str))
+        module = module_function.__module__
+        with self.fresh_store(tmp_path_factory) as session:
+            queries: List[Tuple[Optional[str], Dict[str, int]]] = [
+                (None, {}),
+                ("module_", {}),
+                (None, {"limit": 5}),
+            ]
+            for prefix, options in queries:
+                session.store.filter(module, prefix, **options)
+            session.store.add([first])
+            for prefix, options in queries:
+                session.store.filter(module, prefix, **options)
+            session.store.add([second])
+            for trace in (first, second):
+                _assert_found(session.store, trace, "S1")
+                for prefix, options in queries:
+                    found = [thunk.to_trace() for thunk in session.store.filter(module, prefix, **options)]
+                    assert any(traces_equal(f, trace) for f in found), (
+                        f"S1: filter({module!r}, {prefix!r}, **{options}) asked again after add does not "
+                        f"return the trace just added: {trace!r}"
+                    )
+
+    @pytest.mark.rule("S1")
+    def test_S1_one_add_larger_than_bound_parameter_caps(
+        self, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        """S1: all 70,000 traces of one add come back (more rows than 65,535 bound parameters)."""
+
+        def trace(i: int) -> CallTrace:
+            return CallTrace(module_function, {f"a{i}": int}, None)
+
+        module = module_function.__module__
+        with self.fresh_store(tmp_path_factory) as session:
+            session.store.add(trace(i) for i in range(BIG_ADD))
+            thunks = list(session.store.filter(module, None, BIG_ADD))
+            assert len(thunks) == BIG_ADD, (
+                f"S1: of the {BIG_ADD} traces of one add, filter({module!r}, None, {BIG_ADD}) returned "
+                f"{len(thunks)}"
+            )
+            # Decoding 70,000 thunks is slow; a sample from every part of the answer will do.
+            sample = [thunk.to_trace() for thunk in [*thunks[:5], *thunks[5:-5:997], *thunks[-5:]]]
+            names = [next(iter(found.arg_types), "") for found in sample]
+            wrong = [
+                describe(trace_key(found))
+                for found, name in zip(sample, names)
+                if not (
+                    name[:1] == "a"
+                    and name[1:].isdigit()
+                    and trace_key(found) == trace_key(trace(int(name[1:])))
+                )
+            ]
+            assert not wrong and len(set(names)) == len(names), (
+                f"S1: after one add of {BIG_ADD} traces, filter returned traces that were not added "
+                f"{wrong[:3]} or repeated ones"
+            )
+
     @pytest.mark.rule("E1")
     def test_E1_round_trip_through_store(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """E1: traces of every function shape and nested type come back equal from the store."""
@@ -182,6 +280,7 @@ class BasicChecks(KitBase[StoreT]):
         @self.hypothesis_settings()
         @given(traces=st.lists(_RICH_TRACES, min_size=1, max_size=4))
         @example(traces=[CallTrace(module_function, _UNIONS, None)])
+        @example(traces=[CallTrace(module_function, {"bb": List[int], "a": Dict[str, int]}, _OPTIONAL_INT)])
         def check(traces: List[CallTrace]) -> None:
             for fields, added, _ in self._returned_rows(tmp_path_factory, traces, "E3"):
                 want = CallTraceRow.from_trace(added).as_tuple()

@@ -167,6 +167,27 @@ class FailureChecks(KitBase[StoreT]):
         for kind in VANISH_KINDS:
             self._vanished(tmp_path_factory, kind, check)
 
+    @pytest.mark.rule("S9")
+    def test_S9_prefix_filter_does_not_decode(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        """S9: filter with a qualname prefix (and a limit) on a store where a function, class or type
+        vanished returns every matching trace without decoding."""
+
+        def check(session: Any, case: _Vanishing) -> None:
+            qualnames = [
+                trace.func.__qualname__ for trace in case.traces if trace.func.__module__ == case.module
+            ]
+            for prefix in dict.fromkeys(["", "zzz", *qualnames, *(q[:1] for q in qualnames)]):
+                for limit in (1, 2000):
+                    expected = min(limit, sum(q.startswith(prefix) for q in qualnames))
+                    got = len(session.store.filter(case.module, prefix, limit))
+                    assert got == expected, (
+                        f"S9: after {case.missing!r} vanished ({case.kind}), filter({case.module!r}, "
+                        f"{prefix!r}, {limit}) returned {got} traces, not {expected}"
+                    )
+
+        for kind in VANISH_KINDS:
+            self._vanished(tmp_path_factory, kind, check)
+
     @pytest.mark.rule("E5")
     def test_E5_decode_error_names_missing_name(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """E5: filter returns the thunk of a trace whose function, class, type or module vanished,

@@ -80,3 +80,22 @@ class ModuleChecks(KitBase[StoreT]):
                 "S12 not checked: list_modules() raised NotImplementedError on every call; "
                 "S12 applies where it is implemented"
             )
+
+    @pytest.mark.rule("S12")
+    def test_S12_list_modules_again_after_add(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        """S12: list_modules asked, then asked again after more adds, lists every module (25 of them,
+        more than one page of a SCAN), each once."""
+        modules = [f"tskit.s12.m{i:02d}" for i in range(25)]
+        list_modules = _ListModules()
+        with self.fresh_store(tmp_path_factory) as session:
+            if list_modules(session.store, "an empty") is None:
+                pytest.skip("S12 not checked: list_modules() raised NotImplementedError on the empty store")
+            for count in (1, 3, 25):
+                for module in modules[:count]:
+                    session.store.add([CallTrace(REGISTRY.function(module, "f"), {"a": int}, int)])
+                got = list_modules(session.store, f"a {count}-module") or []
+                missing, extra = sorted(set(modules[:count]) - set(got)), sorted(set(got) - set(modules))
+                assert sorted(got) == modules[:count], (
+                    f"S12: after adding traces of {count} modules, list_modules() gave {len(got)}: "
+                    f"missing {missing!r}, extra {extra!r}"
+                )

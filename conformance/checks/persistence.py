@@ -152,3 +152,36 @@ class PersistenceChecks(KitBase[StoreT]):
                 f"new or changed {sorted(k for k in after if after.get(k) != before.get(k))}, "
                 f"removed {sorted(k for k in before if k not in after)}"
             )
+
+    @pytest.mark.rule("S14")
+    @requires("connection_string", "S14")
+    def test_S14_missing_parents_are_not_made_for_a_bad_string(
+        self, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        """S14: a bad connection string through missing directories (``new/dirs/../../``) to a
+        foreign file fails and leaves the missing directories unmade."""
+        with self.fresh_store(tmp_path_factory) as session:
+            homes = self._store_homes(session.directory)
+        directory = tmp_path_factory.mktemp("bad", numbered=True)
+        for name in homes:
+            (directory / name).write_bytes(FOREIGN_CONTENT)
+        good = self.connection_string(directory)
+        if not homes or str(directory) not in good:
+            pytest.skip("S14 not checked here: the connection string names no file or directory of its own")
+        detour = os.path.join(str(directory), "missing-a", "missing-b", os.pardir, os.pardir)
+        bad = good.replace(str(directory), detour, 1)
+        before = _tree(directory)
+        store_class: Any = type(session.store)
+        error: Optional[BaseException] = None
+        try:
+            made = store_class.make_store(bad)
+        except Exception as exc:
+            error = exc
+        else:
+            close_store(made)
+        after = _tree(directory)
+        assert error is not None, f"S14: make_store({bad!r}) did not raise, though it names a foreign file"
+        assert after == before, (
+            f"S14: make_store({bad!r}) failed ({type(error).__name__}: {error}) but left "
+            f"{sorted(k for k in after if k not in before)} behind"
+        )

@@ -29,6 +29,34 @@ S3_PREFIXES = (
     "foo", "Foo", "FOO", "foo.", "ß", "ss", "SS", "İ", "i", "ab]", "a%b", "a_b",
 )  # fmt: skip
 
+_NFC_E, _NFD_E = "\u00e9", "e\u0301"
+S2_LOOKALIKES = (
+    "a.b", "a.b ", "a.b  ", "a.b\t", "a.b\x00", "a.b\x00c", "a.b\u2028", "a.b\U0001d518", "a.b\uf900",
+    f"{_NFC_E}t{_NFC_E}", f"{_NFD_E}t{_NFD_E}", "ete", "Ete", "x" * 191 + "a", "x" * 191 + "b",
+    "y" * 255 + "a", "y" * 255 + "b", "\u00e9" * 128 + "a", "\u00e9" * 128 + "b",
+)  # fmt: skip
+"""Module names (below ``S2_ROOT``) that differ only where collations, C strings, utf8mb3 or
+column widths do not look: trailing whitespace, NUL, U+2028, astral characters, normal forms,
+accents, and what follows the 191st or 255th character (or 255th byte)."""
+
+S3_LOOKALIKE_QUALNAMES = (
+    "ab", "a b", "ab ", "a\x00b", "a\x00c", "a\u2028b", "a\U0001d518b", f"{_NFC_E}x", f"{_NFD_E}y", "ex",
+    "a[b]c", "[a]b", "Ab", "AB",
+)  # fmt: skip
+S3_LOOKALIKE_PREFIXES = (
+    "a\x00", "a\x00b", "a\x00zz", "a\u2028", "a\U0001d518", _NFC_E, _NFD_E, "e", "a[b]", "[a]", "[ab]",
+    "a[^x]", "ab ", "a ", "a\U0001d518b", "ab", "A",
+)  # fmt: skip
+"""Qualnames and prefixes that differ only in NUL, U+2028, astral characters, normal forms,
+accents, trailing spaces and T-SQL's ``[...]`` wildcard."""
+
+HUGE_LIMITS = (2**31 - 1, 2**31, 2**32, 2**63 - 1, 2**63, 2**64 - 1, 2**64, 10**30)
+"""Limits at and past the widths of 32- and 64-bit integers: S4 says min(limit, matches)."""
+
+MANY = 10_500
+"""Matching traces in the large S3/S4 example: past 10,000 (search engines' result window),
+and well over 1 MB of rows (a DynamoDB page)."""
+
 
 S3_METACHARACTERS = "%_*?[]\\'\""
 
@@ -66,6 +94,16 @@ class QueryChecks(KitBase[StoreT]):
             modules = [f"{S2_ROOT}.{m}" for m in S2_MODULES]
             unknown = [f"{S2_ROOT}.{m}" for m in S2_UNKNOWN] + [S2_ROOT, "TSKIT.S2.A.B", "tskit.s2.A.b"]
             self._check_modules(session, modules, unknown, "f")
+
+    @pytest.mark.rule("S2")
+    def test_S2_names_that_differ_only_in_invisible_ways(
+        self, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        """S2: trailing whitespace, NUL, U+2028, astral characters, normal forms, accents and what
+        follows the 191st/255th character all make a module name different."""
+        with self.fresh_store(tmp_path_factory) as session:
+            modules = [f"{S2_ROOT}.{m}" for m in S2_LOOKALIKES]
+            self._check_modules(session, modules, [f"{S2_ROOT}.a.b\x00d", f"{S2_ROOT}.et{_NFD_E}"], "f")
 
     @pytest.mark.rule("S2")
     def test_S2_adversarial_module_names(self, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -121,6 +159,17 @@ class QueryChecks(KitBase[StoreT]):
             self._check_prefixes(session, S3_MODULE + ".case", ["Foo.bar", "FOO.x", "foo.y"], ["foo", "foo."])
 
     @pytest.mark.rule("S3")
+    def test_S3_prefixes_that_differ_only_in_invisible_ways(
+        self, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        """S3: NUL, U+2028, astral characters, normal forms, accents, trailing spaces and ``[...]``
+        in a prefix are compared as they are."""
+        with self.fresh_store(tmp_path_factory) as session:
+            self._check_prefixes(
+                session, S3_MODULE + ".lookalikes", S3_LOOKALIKE_QUALNAMES, S3_LOOKALIKE_PREFIXES
+            )
+
+    @pytest.mark.rule("S3")
     def test_S3_adversarial_prefixes(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         """S3: generated qualnames and near-miss prefixes match exactly as str.startswith."""
 
@@ -143,7 +192,7 @@ class QueryChecks(KitBase[StoreT]):
         @given(
             count=st.integers(1, 25),
             repeated=st.integers(0, 5),
-            limits=st.lists(st.integers(0, 30), min_size=1, max_size=5),
+            limits=st.lists(st.integers(0, 30) | st.sampled_from(HUGE_LIMITS), min_size=1, max_size=5),
         )
         def check(count: int, repeated: int, limits: List[int]) -> None:
             module = module_function.__module__
@@ -191,6 +240,37 @@ class QueryChecks(KitBase[StoreT]):
             f"S4: filter({module!r}, {prefix!r}, {limit}) with {matching} matching traces "
             f"returned {got} results, not {min(limit, matching)}"
         )
+
+    @pytest.mark.rule("S4")
+    def test_S4_huge_limits_give_every_match(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        """S4: limits of 2**31, 2**63, 2**64, 10**30 ... give every match (no overflow, no error)."""
+        module = module_function.__module__
+        with self.fresh_store(tmp_path_factory) as session:
+            session.store.add([_trace(module_function, f"a{i}") for i in range(3)])
+            for limit in HUGE_LIMITS:
+                for prefix in (None, "module"):
+                    self._check_count(session, module, prefix, limit, 3)
+
+    @pytest.mark.rule("S3", "S4")
+    def test_S3_S4_more_than_ten_thousand_matches(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        """S4: 10,500 matches (past a 10,000 result window) come back for a limit that large; S3:
+        the one match of a prefix is found behind 10,500 newer rows (past a 1 MB page)."""
+        module = module_function.__module__
+        with self.fresh_store(tmp_path_factory) as session:
+            session.store.add([_trace(generator_function, "old")])
+            session.store.add([_trace(module_function, f"a{i}") for i in range(MANY)])
+            got = [k[1] for k in session.keys(module, "generator_")]
+            assert got == [generator_function.__qualname__], (
+                f"S3: filter({module!r}, 'generator_') must find the one generator_function trace behind "
+                f"{MANY} newer traces of module_function, not {got}"
+            )
+            got = [k[1] for k in session.keys(module, "GENERATOR_")]
+            assert got == [], (
+                f"S3: filter({module!r}, 'GENERATOR_') must find nothing (case counts), not {got}"
+            )
+            for limit in (10_001, MANY, 2**63, 10**30):
+                self._check_count(session, module, None, limit, MANY + 1)
+            self._check_count(session, module, "module_", 2**63, MANY)
 
     @pytest.mark.rule("S4")
     def test_S4_limit_zero_gives_empty(self, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -20,9 +20,14 @@ from tracestore import CallTrace
 
 _ARG_TYPES: List[Dict[str, Any]] = [{"a": int}, {"a": str}, {"b": int}, {}]
 POOL_TRACES = st.builds(
-    CallTrace, st.sampled_from(FUNCTIONS[:5]), st.sampled_from(_ARG_TYPES), st.sampled_from([None, int, str])
+    CallTrace,
+    st.sampled_from(FUNCTIONS[:5]),
+    st.sampled_from(_ARG_TYPES),
+    st.sampled_from([None, int, str]),
+    st.sampled_from([None, None, int]),
 )
-"""A pool of 60 traces: histories drawn from it repeat traces often."""
+"""A pool of 120 traces: histories drawn from it repeat traces often, and some differ only in
+their yield type."""
 HISTORIES = st.lists(st.lists(POOL_TRACES, min_size=1, max_size=6), min_size=1, max_size=6)
 PREFIXES = (None, "", "Point", "Point.", "module_", "g")
 LIMITS = (0, 1, 2, 3, 5, 8, 2000)
@@ -95,6 +100,22 @@ class RecencyChecks(KitBase[StoreT]):
         traces = ladder(5)
         for order in (traces, traces[::-1]):
             self._check_ladder(tmp_path_factory, order, one_call=True, rule="S5")
+
+    @pytest.mark.rule("S5")
+    @requires("reopen", "S5 (across a reopen)")
+    def test_S5_recency_across_reopen_then_more_adds(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        """S5: traces added through a reopened store are more recent than those added before it."""
+        traces = ladder(6)
+        model = HistoryModel(self.distinct_results)
+        with self.fresh_store(tmp_path_factory) as session:
+            for batch in ([traces[0]], [traces[1], traces[2]]):
+                session.store.add(batch)
+                model.add(batch)
+            for batch in ([traces[3]], [traces[4], traces[5]], [traces[0]]):
+                session.reopen()
+                session.store.add(batch)
+                model.add(batch)
+                self._diagnose_all(session, model, "S5", limits=(1, 2, 3))
 
     # -- S6 ----------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ __all__ = ["REGISTRY", "SyntheticModules", "is_valid_module_name", "is_valid_qua
 
 
 def _valid_text(name: str) -> bool:
-    if not name or "\x00" in name:
+    if not name:
         return False
     try:
         name.encode("utf-8")

@@ -41,6 +41,10 @@ _SIDE_FILES = ("", "-wal", "-shm", "-journal")
 _ABANDONED: List[sqlite3.Connection] = []  # connections inherited over fork(): never touched again
 
 
+MAX_LIMIT = 2**62
+"""Larger limits are cut to this: SQLite binds 64-bit integers only, and no file holds more rows."""
+
+
 class SQLiteStore(CallTraceStore):
     """Distinct traces (S6), most recent first (S15), in one SQLite file.
 
@@ -142,6 +146,7 @@ class SQLiteStore(CallTraceStore):
         prefix = qualname_prefix or ""
         if limit == 0:
             return []
+        limit = min(limit, MAX_LIMIT)  # SQLite's LIMIT is a signed 64-bit integer (S4: any int)
         with self._lock:
             conn = self._connection()
 

@@ -64,6 +64,7 @@ from tests.faulty_stores.reads import (
     VagueDecodeErrorStore,
     WrongTraceOnDecodeErrorStore,
 )
+from tests.faulty_stores.realistic import REALISTIC_STORES
 from tests.faulty_stores.recency import (
     DedupKeepsOldestStore,
     DedupsDespiteDuplicatesStore,
@@ -149,7 +150,11 @@ FAULTY_STORES: Tuple[Type[Any], ...] = (
     WrongTraceOnDecodeErrorStore,
     VagueDecodeErrorStore,
     RuntimeErrorNamingStore,
+    *REALISTIC_STORES,
 )
+
+# Each realistic store is importable as "tests.faulty_stores:ClassName" too, like the others.
+globals().update({store.__name__: store for store in REALISTIC_STORES})
 
 __all__ = [
     "BASELINES",

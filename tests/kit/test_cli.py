@@ -1,20 +1,22 @@
 """The command-line runner end to end: in-process ``main(argv)`` and one subprocess run.
 
-Each run uses the dev profile and a ``--rule`` restriction so it takes a few seconds.
+Each run uses the dev profile, seeded (``TRACESTORE_SEED``) so its verdict is the same on
+every run, and a ``--rule`` restriction so it takes a few seconds.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import re
 import subprocess
 import sys
-from typing import Any, ClassVar, List
+from typing import Any, ClassVar, Iterator, List
 
 import pytest
 
-from conformance import requirements
+from conformance import profiles, requirements
 from conformance.cli import main
 from conformance.report import DECLARED, ERROR, FAIL, NOT_CHECKED, PASS
 from conformance.runner import build_test_class, kit_rules, processes_by_default, run_kit
@@ -23,6 +25,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 MEMORY = "reference_stores.memory:InMemoryStore"
 BROKEN = "tests.support.cli_broken_store:CaseFoldingPrefixStore"
 FAST = ["--profile", "dev", "--quiet"]
+SEED = "20261203"
+
+
+@pytest.fixture(autouse=True)
+def _seeded(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every kit run of these tests draws from one seed (and none is left behind)."""
+    monkeypatch.setenv(profiles.SEED_VAR, SEED)
+    yield
+    profiles.forget_seed()
 
 
 def rule_line(output: str, rule: str) -> str:
@@ -58,7 +69,8 @@ def test_a_broken_store_fails_its_rule_with_a_falsifying_example(capsys: pytest.
 
 def test_the_module_entry_point_in_a_subprocess_shows_progress_and_fails() -> None:
     command = [sys.executable, "-m", "conformance", BROKEN, "--profile", "dev", "--rule", "S3"]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    env = {**os.environ, profiles.SEED_VAR: SEED}
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert result.returncode == 1, result.stdout + result.stderr
     assert rule_line(result.stdout, "S3").split()[1] == FAIL
     assert re.search(r"^\[1/\d+\] S3\S* test_S3_\w+.* \w+ \d+\.\d\ds$", result.stderr, re.MULTILINE), (
