@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import re
 from typing import Any, Dict, List, Optional
 
 import pytest
 
+from conformance.cli import main
 from conformance.report import (
     DECLARED,
     ERROR,
@@ -315,3 +317,19 @@ def test_json_has_every_rule_with_status_tests_and_detail() -> None:
         "detail": "",
     }
     assert data["tests"][0]["rules"] == ["S3"]
+
+
+def test_cli_names_the_error_that_several_rules_share_once_at_the_top(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report_file = tmp_path / "report.json"
+    argv = ["tests.kit.probe_stores:ConcatlessStore", "--profile", "dev", "--quiet", "--rule", "S8,S13"]
+    assert main([*argv, "--json", str(report_file)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    error = "OperationalError: no such function: concat"
+    assert lines[0] == lines[1] and lines[0].startswith(
+        "tracestore conformance: "
+    )  # before and after the run
+    assert lines[2] == f"2 rules fail with the same error: {error} -- S8, S13", lines[:3]
+    data = json.loads(report_file.read_text(encoding="utf-8"))
+    assert data["root_causes"] == [{"error": error, "rules": ["S8", "S13"]}]
