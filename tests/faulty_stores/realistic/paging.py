@@ -4,7 +4,7 @@ pages that are never followed."""
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, ClassVar, List, Optional
+from typing import Any, ClassVar, FrozenSet, List, Optional
 
 from tests.faulty_stores.baseline import BaselineStore
 from tracestore import CallTraceRow, CallTraceThunk
@@ -25,6 +25,7 @@ class SQLiteVariableCapStore(BaselineStore):
     # variables". https://www.sqlite.org/limits.html#max_variable_number
 
     breaks: ClassVar[str] = "S1"
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S3", "S4"})
 
     def _append(self, rows: List[Any]) -> None:
         if len(rows) * COLUMNS > 32766:
@@ -40,6 +41,7 @@ class MySQLPlaceholderCapStore(BaselineStore):
     # https://dev.mysql.com/doc/mysql-errors/8.0/en/server-error-reference.html#error_er_ps_many_param
 
     breaks: ClassVar[str] = "S1"
+    also_fails: ClassVar[FrozenSet[str]] = frozenset()
 
     def _append(self, rows: List[Any]) -> None:
         if len(rows) * COLUMNS > 65535:
@@ -56,6 +58,7 @@ class PostgresBindParameterCapStore(BaselineStore):
     # and 65535"). https://www.postgresql.org/docs/current/protocol-message-formats.html
 
     breaks: ClassVar[str] = "S1"
+    also_fails: ClassVar[FrozenSet[str]] = frozenset()
 
     def _append(self, rows: List[Any]) -> None:
         if len(rows) > 65535:
@@ -72,6 +75,7 @@ class ResultWindowStore(BaselineStore):
     # https://www.elastic.co/guide/en/elasticsearch/reference/current/index-modules.html#dynamic-index-settings
 
     breaks: ClassVar[str] = "S4"
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S1"})
 
     def _choose(self, newest_first: List[CallTraceRow], limit: int) -> List[CallTraceRow]:
         return super()._choose(newest_first, min(limit, 10_000))
@@ -94,6 +98,7 @@ class FirstPageOnlyStore(BaselineStore):
     # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html
 
     breaks: ClassVar[str] = "S3"
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S1"})
 
     def filter(
         self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000
@@ -121,6 +126,7 @@ class SingleScanModulesStore(BaselineStore):
     # stops after the first call. https://redis.io/docs/latest/commands/scan/
 
     breaks: ClassVar[str] = "S12"
+    also_fails: ClassVar[FrozenSet[str]] = frozenset()
 
     def list_modules(self) -> List[str]:
         return super().list_modules()[:10]

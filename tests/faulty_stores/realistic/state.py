@@ -6,7 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from typing import Any, ClassVar, Dict, List, Optional, Tuple
+from typing import Any, ClassVar, Dict, FrozenSet, List, Optional, Tuple
 
 from tests.faulty_stores.baseline import BaselineStore
 from tests.faulty_stores.jsonl import HEADER, JsonLinesStore
@@ -23,6 +23,7 @@ class CounterRestartsOnReopenStore(JsonLinesStore):
     # https://dev.mysql.com/doc/refman/5.7/en/innodb-auto-increment-handling.html#innodb-auto-increment-initialization
 
     breaks: ClassVar[str] = "S5"
+    also_fails: ClassVar[FrozenSet[str]] = frozenset()
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
@@ -60,6 +61,7 @@ class ListModulesCacheStore(BaselineStore):
     # https://docs.djangoproject.com/en/stable/ref/utils/#django.utils.functional.cached_property
 
     breaks: ClassVar[str] = "S12"
+    also_fails: ClassVar[FrozenSet[str]] = frozenset()
 
     _modules_cache: Optional[List[str]] = None
 
@@ -78,6 +80,7 @@ class FilterCacheStore(BaselineStore):
     # https://docs.python.org/3/library/functools.html#functools.lru_cache
 
     breaks: ClassVar[str] = "S1"
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S4", "S5", "S10"})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -103,6 +106,7 @@ class MakedirsFirstStore(JsonLinesStore):
     # https://docs.python.org/3/library/os.html#os.makedirs
 
     breaks: ClassVar[str] = "S14"
+    also_fails: ClassVar[FrozenSet[str]] = frozenset()
 
     @classmethod
     def _validated_path(cls, connection_string: Any) -> str:
