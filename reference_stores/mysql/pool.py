@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import MySQLdb
 
@@ -29,13 +29,13 @@ ACQUIRE_TIMEOUT = 300.0  # seconds to wait for a free connection of the pool
 
 
 def error_code(exc: BaseException) -> Optional[int]:
-    args = getattr(exc, "args", ())
+    args: Tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     return args[0] if args and isinstance(args[0], int) else None
 
 
 def message(exc: BaseException) -> str:
     """A driver error as one line, ``(code) text``; it never holds the password."""
-    args = getattr(exc, "args", ())
+    args: Tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) >= 2 and isinstance(args[0], int):
         return f"({args[0]}) {' '.join(str(args[1]).split())}"
     return " ".join(str(exc).split()) or type(exc).__name__

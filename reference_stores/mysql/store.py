@@ -168,7 +168,9 @@ class MySQLStore(CallTraceStore):
         return [to_row(module, row) for row in found]
 
     def list_modules(self) -> List[str]:
-        found = self._pool.run("list_modules", lambda conn: _fetch(conn, self._sql.modules), transaction=False)
+        found = self._pool.run(
+            "list_modules", lambda conn: _fetch(conn, self._sql.modules), transaction=False
+        )
         return [decode(module) for (module,) in found]
 
     def iter_rows(self) -> Iterator[CallTraceRow]:
@@ -193,7 +195,7 @@ class MySQLStore(CallTraceStore):
             while True:
                 found = cursor.fetchmany(STREAM_CHUNK)
                 for module, *rest in found:
-                    yield to_row(decode(module), tuple(rest))  # type: ignore[arg-type]
+                    yield to_row(decode(module), (rest[0], rest[1], rest[2], rest[3]))
                 if len(found) < STREAM_CHUNK:
                     break
         except MySQLdb.Error as exc:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -146,7 +149,8 @@ def test_S14_foreign_table_is_refused_and_left_alone(tables: TableFactory) -> No
     with pytest.raises(StoreConfigError, match=r"cannot use the table.*Unknown column"):
         MySQLStore.make_store(tables.connection_string(name))
     columns = query(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = %s",
+        "SELECT column_name FROM information_schema.columns"
+        " WHERE table_schema = DATABASE() AND table_name = %s",
         (name,),
     )
     assert columns == [("id",)]
@@ -154,13 +158,17 @@ def test_S14_foreign_table_is_refused_and_left_alone(tables: TableFactory) -> No
 
 def test_S14_example_connection_string_works(tables: TableFactory) -> None:
     if server_url() != DEFAULT_URL:
-        pytest.skip(f"the example names the default server {DEFAULT_URL}; TRACESTORE_MYSQL_URL points elsewhere")
+        pytest.skip(
+            f"the example names the default server {DEFAULT_URL}; TRACESTORE_MYSQL_URL points elsewhere"
+        )
     unique = secrets.token_hex(6)
     url = MySQLStore.example_connection_string.format(unique=unique)
     try:
         with MySQLStore.make_store(url) as made:
             made.add([CallTrace(local_function, {"a": int}, str)])
-            assert made.filter(__name__) == [CallTraceRow.from_trace(CallTrace(local_function, {"a": int}, str))]
+            assert made.filter(__name__) == [
+                CallTraceRow.from_trace(CallTrace(local_function, {"a": int}, str))
+            ]
     finally:
         MySQLStore.drop_store(url)
     assert query("SHOW TABLES LIKE %s", (f"ts_{unique}",)) == []
@@ -271,18 +279,57 @@ def test_S8_empty(store: MySQLStore) -> None:
 
 @pytest.mark.parametrize(
     "weird",
-    ["%", "_", "\\", "'", '"', "`", "*", "?", "[a]", "a%", "a_b", "é", "É", "e\u0301", "\u00df", "ss",
-     "日本", "🐍", "\x00", " ", "a ", "a\t", "A"],
+    [
+        "%",
+        "_",
+        "\\",
+        "'",
+        '"',
+        "`",
+        "*",
+        "?",
+        "[a]",
+        "a%",
+        "a_b",
+        "é",
+        "É",
+        "e\u0301",
+        "\u00df",
+        "ss",
+        "日本",
+        "🐍",
+        "\x00",
+        " ",
+        "a ",
+        "a\t",
+        "A",
+    ],
 )
 def test_S2_S3_case_space_accents_and_metacharacters_are_exact(store: MySQLStore, weird: str) -> None:
     """The traps of utf8mb4_general_ci (case, accents, ß = ss) and of PAD SPACE (trailing blanks)."""
-    names = [weird, f"{weird}x", f"x{weird}", "plain", "a", "a ", "ab", "Ab", "A%b", "a_b", "é", "e\u0301", "A"]
+    names = [
+        weird,
+        f"{weird}x",
+        f"x{weird}",
+        "plain",
+        "a",
+        "a ",
+        "ab",
+        "Ab",
+        "A%b",
+        "a_b",
+        "é",
+        "e\u0301",
+        "A",
+    ]
     modules = (weird, "plain")
     store.add([trace(module, f"{module}.{q}") for module in modules for q in names])
     for module in (*modules, f"{weird}x", weird.upper(), weird + " ", weird.strip() or "x"):
         for prefix in ("", f"{module}.", f"{module}.{weird}", f"{module}.a", f"{module}.A", f"{module}.a "):
             expected = sorted(
-                {f"{module}.{q}" for q in names if f"{module}.{q}".startswith(prefix)} if module in modules else set()
+                {f"{module}.{q}" for q in names if f"{module}.{q}".startswith(prefix)}
+                if module in modules
+                else set()
             )
             assert sorted(qualnames(store.filter(module, prefix))) == expected, (module, prefix)
 
@@ -292,7 +339,9 @@ def test_S3_surrogates_and_the_last_code_point(store: MySQLStore) -> None:
     names = ["\ud800", "\ud800x", "\udfff", "\ud7ff", "\ue000", top, top + top, top + "a", "a" + top, "b"]
     store.add([trace("m", q) for q in names])
     for prefix in ["\ud800", "\ud7ff", top, top + top, "a", "a" + top, "\ue000", "\udfff"]:
-        assert sorted(qualnames(store.filter("m", prefix))) == sorted(q for q in names if q.startswith(prefix))
+        assert sorted(qualnames(store.filter("m", prefix))) == sorted(
+            q for q in names if q.startswith(prefix)
+        )
 
 
 def test_S2_S3_names_longer_than_any_index(store: MySQLStore) -> None:
@@ -320,7 +369,9 @@ def test_prefix_bounds_and_statement_chunks() -> None:
 
 
 def test_S12_list_modules_each_once(store: MySQLStore) -> None:
-    store.add([trace(m, q) for m in ("b", "a", "A", "a ", "a.b", "\x00z", "é", "e\u0301") for q in ("f", "g")])
+    store.add(
+        [trace(m, q) for m in ("b", "a", "A", "a ", "a.b", "\x00z", "é", "e\u0301") for q in ("f", "g")]
+    )
     store.add([trace("a", "f")])
     assert sorted(store.list_modules()) == sorted(["b", "a", "A", "a ", "a.b", "\x00z", "é", "e\u0301"])
 
@@ -347,7 +398,9 @@ def test_large_adds_are_split_under_the_packet_and_placeholder_caps(store: MySQL
     store.add([trace("m", f"f{i}") for i in range(60_000)])
     assert len(store.filter("m", limit=100_000)) == 60_000
     (packet,) = query("SELECT @@max_allowed_packet")[0]
-    big = [CallTraceRow("big", f"f{i}", "x" * (1 << 20), None, None) for i in range(int(packet) * 3 // (2 << 20))]
+    big = [
+        CallTraceRow("big", f"f{i}", "x" * (1 << 20), None, None) for i in range(int(packet) * 3 // (2 << 20))
+    ]
     store.add_rows(big)
     assert qualnames(store.filter("big", limit=3)) == [row.qualname for row in big[::-1][:3]]
     assert len(store.filter("big")) == len(big)
@@ -407,7 +460,63 @@ def test_iter_rows_streams_oldest_first_and_holds_no_pool_connection(tables: Tab
     with MySQLStore.make_store(url) as made:
         made.add([trace("m", f"f{i}") for i in range(5)])
         made.add([trace("n", "g"), trace("m", "f0")])
-    assert [row.qualname for row in MySQLStore.make_store(url).iter_rows()] == ["f1", "f2", "f3", "f4", "g", "f0"]
+    assert [row.qualname for row in MySQLStore.make_store(url).iter_rows()] == [
+        "f1",
+        "f2",
+        "f3",
+        "f4",
+        "g",
+        "f0",
+    ]
+
+
+# -- MonkeyType and the copy command -------------------------------------------------------------
+
+
+def test_as_monkeytype_store_and_the_mysql_alias(
+    tables: TableFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monkeytype.db.base import CallTraceStore as MonkeyTypeCallTraceStore
+    from monkeytype.tracing import CallTrace as MonkeyTypeCallTrace
+
+    from tracestore.monkeytype_config import TraceStoreConfig
+
+    url = tables.connection_string()
+    monkeypatch.setenv("TRACESTORE_STORE", "mysql")
+    monkeypatch.setenv("TRACESTORE_CONNECTION", url)
+    adapted = TraceStoreConfig().trace_store()
+    assert isinstance(adapted, MonkeyTypeCallTraceStore)
+    adapted.add([MonkeyTypeCallTrace(local_function, {"a": int}, str)])
+    (thunk,) = adapted.filter(__name__)
+    assert thunk.to_trace() == MonkeyTypeCallTrace(local_function, {"a": int}, str)
+    with MySQLStore.make_store(url) as direct:
+        assert direct.filter(__name__) == [
+            CallTraceRow.from_trace(CallTrace(local_function, {"a": int}, str))
+        ]
+
+
+def run_copy(*argv: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("MT_DB_PATH", "TRACESTORE_STORE")}
+    command = [sys.executable, "-m", "tracestore", "copy", *argv]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_copy_command_both_ways(tables: TableFactory, tmp_path: Path) -> None:
+    """mysql -> a MonkeyType-format SQLite file -> another mysql table: same rows, same order."""
+    source, target = tables.connection_string(), tables.connection_string()
+    names = ["a", "b", "B", "b ", "é", "e\u0301", "\x00", "🐍"]
+    with MySQLStore.make_store(source) as made:
+        made.add([trace(m, f"{m}.{q}") for m in ("m1", "m 1", "M1") for q in names])
+        made.add([trace("m1", "m1.b")])
+        expected = [row.as_tuple() for row in made.iter_rows()]
+    path = tmp_path / "monkeytype.sqlite3"
+    for argv in ((f"mysql={source}", f"sqlite={path}"), (f"sqlite={path}", f"mysql={target}")):
+        done = run_copy(*argv)
+        assert done.returncode == 0, done.stderr
+        assert f"copied {len(expected)} traces of 3 modules" in done.stderr
+    with MySQLStore.make_store(target) as copied:
+        assert [row.as_tuple() for row in copied.iter_rows()] == expected
+        assert qualnames(copied.filter("m1", limit=2)) == ["m1.b", "m1.🐍"]
 
 
 # -- failures leave nothing behind: transactions, metadata locks ---------------------------------
@@ -444,7 +553,10 @@ def test_a_failed_add_rolls_back_and_holds_no_lock(
 
 def test_a_row_above_max_allowed_packet_is_a_clear_error_and_stores_nothing(store: MySQLStore) -> None:
     (packet,) = query("SELECT @@max_allowed_packet")[0]
-    rows = [CallTraceRow("m", "small", "{}", None, None), CallTraceRow("m", "huge", "x" * int(packet), None, None)]
+    rows = [
+        CallTraceRow("m", "small", "{}", None, None),
+        CallTraceRow("m", "huge", "x" * int(packet), None, None),
+    ]
     with pytest.raises(TraceStoreError, match="add_rows failed"):
         store.add_rows(rows)
     assert store.filter("m") == []
