@@ -41,7 +41,9 @@ class Statements(NamedTuple):
 
 def statements(table: str) -> Statements:
     t = f"`{table}`"
-    select = f"SELECT {_RETURNED} FROM {t} WHERE module_key = %s AND module = %s"
+    # Index hints: for ORDER BY ... LIMIT the optimizer may walk the primary key backwards and
+    # filter, which reads every newer row of every other module before the first match.
+    select = f"SELECT {_RETURNED} FROM {t} {{}} WHERE module_key = %s AND module = %s"
     order = " ORDER BY seq DESC LIMIT %s"
     return Statements(
         create=f"""
@@ -62,8 +64,10 @@ def statements(table: str) -> Statements:
         check=f"SELECT seq, {INSERTED} FROM {t} LIMIT 0",
         delete=f"DELETE FROM {t} WHERE trace_key IN ({{}})",
         insert=f"INSERT INTO {t} ({INSERTED}) VALUES {{}}",
-        recent=select + order,
-        prefixed=select + " AND qualname >= %s AND qualname < %s" + order,
+        recent=select.format("FORCE INDEX (by_module)") + order,
+        prefixed=select.format("USE INDEX (by_module, by_qualname)")
+        + " AND qualname >= %s AND qualname < %s"
+        + order,
         # One index probe per module (a loose index scan of by_module), then its full name.
         modules=(
             f"SELECT t.module FROM {t} AS t JOIN "

@@ -20,7 +20,7 @@ from conformance.report import format_text
 from conformance.runner import run_kit
 from reference_stores.mysql import MySQLStore
 from reference_stores.mysql.config import mask_password, parse_connection_string
-from reference_stores.mysql.rows import encode, prefix_upper_bound
+from reference_stores.mysql.rows import encode, module_key, prefix_upper_bound
 from reference_stores.mysql.sql import QUALNAME_INDEX_BYTES, chunks, statements
 from tests.support.mysql import (
     DEFAULT_URL,
@@ -627,3 +627,23 @@ class TestMySQLConformance(CallTraceStoreTests[MySQLStore]):
             else "mysql://root@127.0.0.1:1/x",
             good.replace(f"/{config.database}?", "/no_such_db_tracestore?"),
         ]
+
+
+def test_filter_plans_use_the_indexes(store: MySQLStore) -> None:
+    store.add([trace(f"mod{m}", f"Class{c}.f{i}") for m in range(10) for c in range(20) for i in range(50)])
+    table = store._config.table
+    query(f"ANALYZE TABLE `{table}`")
+    sql = statements(table)
+    name = encode("mod3")
+
+    def plan(statement: str, params: Any) -> List[Any]:
+        return query("EXPLAIN " + statement, params)
+
+    ((*_, key, _len, _ref, _rows, extra),) = plan(sql.recent, (module_key(name), name, 10))
+    assert key == "by_module" and "filesort" not in (extra or "")
+    for prefix in (b"Class7.", b"C"):
+        ((*_, key, _len, _ref, _rows, extra),) = plan(
+            sql.prefixed, (module_key(name), name, prefix, prefix_upper_bound(prefix), 10)
+        )
+        assert key in ("by_module", "by_qualname"), (prefix, key)
+    assert any("index for group-by" in (row[-1] or "") for row in plan(sql.modules, None))
