@@ -106,6 +106,7 @@ class Pool:
                 if code in LOST and not reconnected:
                     logger.warning("MySQLStore %s: connection lost (%s); reconnecting", what, message(exc))
                     reconnected = True
+                    self._drop_idle()  # a server restart ended them all: the retry needs a new one
                     continue
                 if code in RACES and races < RACE_RETRIES:
                     races += 1
@@ -152,6 +153,10 @@ class Pool:
         """Close every idle connection; ones in use are closed when their call ends."""
         with self._lock:
             self._closed = True
+        self._drop_idle()
+
+    def _drop_idle(self) -> None:
+        with self._lock:
             idle, self._idle = self._idle, []
         for conn in idle:
             _close(conn)

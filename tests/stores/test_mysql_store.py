@@ -574,6 +574,21 @@ def test_a_killed_idle_connection_is_replaced(store: MySQLStore) -> None:
     assert old not in [conn.thread_id() for conn in store._pool._idle]
 
 
+def test_every_idle_connection_killed_at_once_is_replaced(tables: TableFactory) -> None:
+    """As after a server restart: the retry does not pick another dead connection of the pool."""
+    with MySQLStore.make_store(with_params(tables.connection_string(), pool_size="3")) as made:
+        made.add([trace("m", f"{n}") for n in range(3)])
+        held = [made._pool._acquire("test") for _ in range(3)]  # three at once: three connections
+        for conn in held:
+            made._pool._release(conn, True)
+        ids = [conn.thread_id() for conn in made._pool._idle]
+        assert len(ids) == 3
+        for pid in ids:
+            query(f"KILL {pid}")
+        made.add([trace("m", "after")])
+        assert sorted(qualnames(made.filter("m"))) == ["0", "1", "2", "after"]
+
+
 def test_statements_name_the_table_quoted() -> None:
     sql = statements("t_1")
     assert "`t_1`" in sql.create and sql.drop == "DROP TABLE IF EXISTS `t_1`"
