@@ -129,6 +129,19 @@ def test_S14_bad_connection_strings(connection_string: str, why: str) -> None:
     assert repr(mask_password(connection_string)) in str(info.value)
 
 
+def test_S14_a_wrong_password_is_refused_without_showing_it(
+    tables: TableFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = parse_connection_string(server_url())
+    url = f"mysql://{config.user or 'root'}:s3cret-pw@{config.host}:{config.port}/{config.database}"
+    with pytest.raises(StoreConfigError, match="cannot connect: \\(1045\\) Access denied") as info:
+        MySQLStore.make_store(url)
+    with pytest.raises(StoreConfigError, match="unknown parameter 'password'") as second:
+        MySQLStore.make_store(url + "?password=other-pw")
+    for text in (str(info.value), str(second.value), caplog.text):
+        assert "s3cret-pw" not in text and "other-pw" not in text
+
+
 def test_S14_unreachable_server_fails_fast() -> None:
     start = time.monotonic()
     with pytest.raises(StoreConfigError, match=r"'mysql://root@127.0.0.1:1/test': cannot connect"):
