@@ -110,6 +110,7 @@ class Pool:
                     continue
                 if code in RACES and races < RACE_RETRIES:
                     races += 1
+                    logger.debug("MySQLStore %s: %s; running the transaction again", what, message(exc))
                     time.sleep(min(0.001 * 2**races, 0.2))
                     continue
                 raise TraceStoreError(f"MySQLStore {self.display!r}: {what} failed: {message(exc)}") from exc
