@@ -38,8 +38,9 @@ STORES = {
     "sqlite": "reference_stores.sqlite:SQLiteStore",
     "lmdb": "reference_stores.lmdb:LMDBStore",
     "postgres": "reference_stores.postgres:PostgresStore",
+    "mysql": "reference_stores.mysql:MySQLStore",
 }
-BENCHMARKS = ["bench_encoding", "bench_sqlite", "bench_lmdb", "bench_postgres"]
+BENCHMARKS = ["bench_encoding", "bench_sqlite", "bench_lmdb", "bench_postgres", "bench_mysql"]
 
 
 def _install(session: nox.Session) -> None:

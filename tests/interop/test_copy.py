@@ -22,6 +22,7 @@ from tests.interop.test_interop_e2e import (
     monkeytype_backend,
     sample_copy,
 )
+from tests.support import mysql
 from tests.support.postgres import SchemaFactory, require_server, run_schemas
 from tests.support.workload import production_workload
 from tracestore import CallTraceRow, CallTraceStore, CallTraceThunk, DecodeError, StoreConfigError
@@ -130,7 +131,7 @@ def not_a_class() -> None:
 
 def test_aliases_name_the_reference_stores() -> None:
     assert load_store_class("memory") is InMemoryStore
-    assert set(STORE_ALIASES) == {"memory", "sqlite", "lmdb", "postgres"}
+    assert set(STORE_ALIASES) == {"memory", "sqlite", "lmdb", "postgres", "mysql"}
     assert all(path.startswith("reference_stores.") for path in STORE_ALIASES.values())
 
 
@@ -521,12 +522,20 @@ def test_cli_usage_errors_exit_2() -> None:
 
 # -- reference stores and files MonkeyType wrote ------------------------------------------
 
-FILE_STORES = ["sqlite", "lmdb", "postgres"]
+FILE_STORES = ["sqlite", "lmdb", "postgres", "mysql"]
+MYSQL_TABLES = mysql.TableFactory("copy")
 
 
 @pytest.fixture(scope="module")
 def schemas() -> Iterator[SchemaFactory]:
     yield from run_schemas("copy", required=False)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def mysql_tables() -> Iterator[None]:
+    yield
+    if mysql.server_problem() is None:
+        MYSQL_TABLES.drop_all()
 
 
 def connection_for(alias: str, directory: pathlib.Path, schemas: SchemaFactory) -> str:
@@ -535,6 +544,9 @@ def connection_for(alias: str, directory: pathlib.Path, schemas: SchemaFactory) 
         return str(directory / "copied.sqlite3")
     if alias == "lmdb":
         return str(directory / "copied.lmdb")
+    if alias == "mysql":
+        mysql.require_server()
+        return MYSQL_TABLES.connection_string()
     require_server()
     return schemas.connection_string()
 

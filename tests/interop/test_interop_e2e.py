@@ -5,7 +5,7 @@ Each *writer* runs ``monkeytype run`` once over the sample program
 (``monkeytype``, the baseline), MonkeyType's default store read back by our SQLiteStore
 (``monkeytype-file-sqlite``), and each reference store through
 ``tracestore.monkeytype_config`` (``sqlite``, also read back by MonkeyType's default
-config through ``MT_DB_PATH``; ``lmdb``; ``postgres``). Those two SQLite cases are the
+config through ``MT_DB_PATH``; ``lmdb``; ``postgres``; ``mysql``). Those two SQLite cases are the
 file-compatibility checks, one each way. Each *reader* of a writer's data then runs
 ``monkeytype stub`` and ``list-modules``; then ``legacy.retired`` is deleted from the
 code and it runs ``stub`` again (1 trace failed to decode, reported, not fatal) and,
@@ -31,6 +31,7 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import pytest
 
+from tests.support import mysql
 from tests.support.postgres import SchemaFactory, require_server
 from tracestore import StoreConfigError
 from tracestore.loading import STORE_ALIASES, load_store_class
@@ -166,6 +167,7 @@ WRITERS = [
     "sqlite",
     "lmdb",
     "postgres",
+    "mysql",
 ]
 
 
@@ -182,6 +184,7 @@ class WriterRuns:
         self.factory = factory
         self.schemas = SchemaFactory("e2e")
         self.server_used = False
+        self.mysql_tables: Optional[mysql.TableFactory] = None
         self.made: Dict[str, WriterRun] = {}
         self.errors: Dict[str, BaseException] = {}
 
@@ -225,6 +228,11 @@ class WriterRuns:
             self.server_used = True
             backend = tracestore_backend("postgres", self.schemas.connection_string())
             return WriterRun(trace_and_read(directory, backend, [backend]), backend.label, None)
+        if writer == "mysql":
+            mysql.require_server()
+            self.mysql_tables = mysql.TableFactory("e2e")
+            backend = tracestore_backend("mysql", self.mysql_tables.connection_string())
+            return WriterRun(trace_and_read(directory, backend, [backend]), backend.label, None)
         raise AssertionError(f"no such writer: {writer}")
 
 
@@ -235,6 +243,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WriterRuns]:
     yield made
     if made.server_used:
         made.schemas.drop_all()
+    if made.mysql_tables is not None:
+        made.mysql_tables.drop_all()
 
 
 def baseline(runs: WriterRuns) -> ReaderOutcome:

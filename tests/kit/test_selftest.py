@@ -96,6 +96,7 @@ CORRECT_STORES = [
     "reference_stores.sqlite:SQLiteStore",
     "reference_stores.lmdb:LMDBStore",
     "reference_stores.postgres:PostgresStore",
+    "reference_stores.mysql:MySQLStore",
     *(f"tests.faulty_stores:{store.__name__}" for store in BASELINES),
 ]
 
@@ -132,6 +133,11 @@ def connection_template(path: str) -> Iterator[Optional[str]]:
     if module == "reference_stores.postgres":
         with _postgres_template() as template:
             yield template
+    elif module == "reference_stores.mysql":
+        from tests.support.mysql import require_server
+
+        require_server()  # then the class's own example string: the runner drops each table it made
+        yield None
     else:
         yield None
 
