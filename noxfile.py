@@ -13,8 +13,9 @@ STORES = {
     "sqlite": "reference_stores.sqlite:SQLiteStore",
     "lmdb": "reference_stores.lmdb:LMDBStore",
     "postgres": "reference_stores.postgres:PostgresStore",
+    "redis": "reference_stores.redis:RedisStore",
 }
-BENCHMARKS = ["bench_encoding", "bench_sqlite", "bench_lmdb", "bench_postgres"]
+BENCHMARKS = ["bench_encoding", "bench_sqlite", "bench_lmdb", "bench_postgres", "bench_redis"]
 
 
 def _install(session: nox.Session) -> None:

@@ -1,0 +1,134 @@
+"""The Lua scripts of ``RedisStore``: each runs atomically on the server (key layout in ``keys``).
+
+Redis runs a script whole, with no other command in between, and a client that goes away
+does not stop it: an ``add`` is all or nothing even when its connection is killed. A script
+does not roll back on a runtime error, so ``ADD`` checks every key's type before it writes.
+"""
+
+from __future__ import annotations
+
+FORMAT = "tracestore-redis 1"
+
+# ARGV: base, format, then five per row (digest, blob, module, <m>, qualname), oldest first.
+ADD = """
+local base, format = ARGV[1], ARGV[2]
+local n = (#ARGV - 2) / 5
+local function expect(key, kind)
+  local found = redis.call('TYPE', key).ok
+  if found ~= 'none' and found ~= kind then
+    return redis.error_reply('WRONGTYPE key ' .. key .. ' is a ' .. found .. ', not a ' .. kind)
+  end
+end
+local marker = redis.call('GET', base .. 'format')
+if marker and marker ~= format then
+  return redis.error_reply('FORMAT keys of this prefix hold ' .. marker .. ', not ' .. format)
+end
+for _, check in ipairs({{'seq', 'string'}, {'rows', 'hash'}, {'all', 'zset'}, {'mods', 'set'}}) do
+  local err = expect(base .. check[1], check[2])
+  if err then return err end
+end
+for i = 0, n - 1 do
+  local at = 3 + 5 * i
+  local mk = ARGV[at + 3]
+  for _, key in ipairs({base .. 'M:' .. mk, base .. 'Q:' .. mk, base .. 'R:' .. mk .. ARGV[at + 4]}) do
+    local err = expect(key, 'zset')
+    if err then return err end
+  end
+end
+redis.call('SET', base .. 'format', format)
+local last = redis.call('INCRBY', base .. 'seq', n)
+local seq = last - n
+local rows, all, mods = base .. 'rows', base .. 'all', base .. 'mods'
+for i = 0, n - 1 do
+  local at = 3 + 5 * i
+  local digest, mk, qualname = ARGV[at], ARGV[at + 3], ARGV[at + 4]
+  seq = seq + 1
+  redis.call('HSET', rows, digest, ARGV[at + 1])
+  redis.call('ZADD', all, seq, digest)
+  redis.call('SADD', mods, ARGV[at + 2])
+  redis.call('ZADD', base .. 'M:' .. mk, seq, digest)
+  redis.call('ZADD', base .. 'Q:' .. mk, 0, qualname)
+  redis.call('ZADD', base .. 'R:' .. mk .. qualname, seq, digest)
+end
+return n
+"""
+
+# ARGV: base, <m>, prefix ('' for none), limit (at most 2**53). Returns the rows, newest first.
+# With a prefix: the module's qualnames in the prefix's range (ZRANGEBYLEX; UTF-8 never holds
+# byte 0xFF, so '(' .. prefix .. '\\255' ends the range), then a heap merge of their recency
+# zsets, read in chunks: O(matching qualnames + limit) entries read.
+FILTER = """
+local base, mk, prefix, limit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local digests = {}
+if prefix == '' then
+  local key = base .. 'M:' .. mk
+  local count = math.min(limit, redis.call('ZCARD', key))
+  if count > 0 then digests = redis.call('ZREVRANGE', key, 0, count - 1) end
+else
+  local names = redis.call('ZRANGEBYLEX', base .. 'Q:' .. mk, '[' .. prefix, '(' .. prefix .. '\\255')
+  local chunk = math.min(limit, 256)
+  local heap = {}  -- sources by their next score, highest on top
+  local function fill(source)
+    local got = redis.call('ZREVRANGE', source.key, source.read, source.read + chunk - 1, 'WITHSCORES')
+    source.read = source.read + chunk
+    source.items, source.at = got, 1
+    return #got > 0
+  end
+  local function score(source) return tonumber(source.items[source.at + 1]) end
+  local function up(i)
+    while i > 1 do
+      local parent = math.floor(i / 2)
+      if score(heap[parent]) >= score(heap[i]) then return end
+      heap[parent], heap[i] = heap[i], heap[parent]
+      i = parent
+    end
+  end
+  local function down(i)
+    local size = #heap
+    while true do
+      local best, left, right = i, 2 * i, 2 * i + 1
+      if left <= size and score(heap[left]) > score(heap[best]) then best = left end
+      if right <= size and score(heap[right]) > score(heap[best]) then best = right end
+      if best == i then return end
+      heap[best], heap[i] = heap[i], heap[best]
+      i = best
+    end
+  end
+  for _, name in ipairs(names) do
+    local source = {key = base .. 'R:' .. mk .. name, read = 0}
+    if fill(source) then
+      heap[#heap + 1] = source
+      up(#heap)
+    end
+  end
+  while #heap > 0 and #digests < limit do
+    local top = heap[1]
+    digests[#digests + 1] = top.items[top.at]
+    top.at = top.at + 2
+    if top.at > #top.items and not fill(top) then
+      heap[1] = heap[#heap]
+      heap[#heap] = nil
+    end
+    if #heap > 0 then down(1) end
+  end
+end
+local rows, found = base .. 'rows', {}
+for start = 1, #digests, 1000 do
+  local got = redis.call('HMGET', rows, unpack(digests, start, math.min(start + 999, #digests)))
+  for _, row in ipairs(got) do found[#found + 1] = row end
+end
+return found
+"""
+
+# ARGV: base, after (a recency; '-inf' to start), count. Returns [row, recency, ...] oldest first.
+PAGE = """
+local base = ARGV[1]
+local got = redis.call('ZRANGE', base .. 'all', '(' .. ARGV[2], '+inf', 'BYSCORE',
+                      'LIMIT', 0, ARGV[3], 'WITHSCORES')
+local out = {}
+for i = 1, #got, 2 do
+  out[#out + 1] = redis.call('HGET', base .. 'rows', got[i])
+  out[#out + 1] = got[i + 1]
+end
+return out
+"""
