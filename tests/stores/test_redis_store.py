@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -499,6 +501,32 @@ def test_iter_rows_pages_in_order(store: RedisStore) -> None:
     store.add([trace("m", "f7")])
     order = [row.qualname for row in store.iter_rows()]
     assert order == [f"f{i}" for i in range(4500) if i != 7] + ["f7"]
+
+
+def copy_command(source: str, destination: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "tracestore", "copy", source, destination]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_copy_command_both_ways(prefixes: PrefixFactory, tmp_path: Path) -> None:
+    """redis -> sqlite -> redis with ``python -m tracestore copy``: every row as it is, in order."""
+    first, second = prefixes.connection_string(), prefixes.connection_string()
+    with RedisStore.make_store(first) as made:
+        made.add([trace(f"gone.m{i % 3}", f"f{i}") for i in range(50)])  # rows that cannot decode here
+        made.add([trace("gone.m0", "f4"), CallTrace(local_function, {"a": int}, str)])
+        expected = [row.as_tuple() for row in made.iter_rows()]
+    sqlite_path = tmp_path / "copy.sqlite3"
+    for source, destination in [
+        (f"redis={first}", f"sqlite={sqlite_path}"),
+        (f"sqlite={sqlite_path}", f"redis={second}"),
+    ]:
+        done = copy_command(source, destination)
+        assert done.returncode == 0, done.stderr
+        assert "copied 52 traces of 4 modules (rows as they are)" in done.stderr, done.stderr
+    with RedisStore.make_store(second) as copied:
+        assert [row.as_tuple() for row in copied.iter_rows()] == expected
+        with RedisStore.make_store(first) as original:
+            assert copied.filter("gone.m0", limit=2) == original.filter("gone.m0", limit=2)
 
 
 # -- the conformance kit -------------------------------------------------------------------------
