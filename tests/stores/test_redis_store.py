@@ -31,6 +31,7 @@ from tests.support.redis import (
 from tests.support.rows import func_named, trace
 from tests.support.workload import distinct_traces
 from tracestore import CallTrace, CallTraceRow, CallTraceThunk, StoreConfigError, TraceStoreError
+from tracestore.loading import open_store
 
 
 @pytest.fixture(scope="module")
@@ -527,6 +528,23 @@ def test_the_copy_command_both_ways(prefixes: PrefixFactory, tmp_path: Path) -> 
         assert [row.as_tuple() for row in copied.iter_rows()] == expected
         with RedisStore.make_store(first) as original:
             assert copied.filter("gone.m0", limit=2) == original.filter("gone.m0", limit=2)
+
+
+def test_as_monkeytype_store_and_the_redis_alias(prefixes: PrefixFactory) -> None:
+    from monkeytype.tracing import CallTrace as MonkeyTypeCallTrace
+
+    from tracestore.monkeytype import as_monkeytype_store
+    from tracestore.monkeytype_config import CONNECTION_VAR, STORE_VAR, store_spec_from_env
+
+    url = prefixes.connection_string()
+    spec = store_spec_from_env({STORE_VAR: "redis", CONNECTION_VAR: url})
+    assert spec == f"redis={url}"
+    adapter = as_monkeytype_store(open_store(spec))
+    adapter.add([MonkeyTypeCallTrace(local_function, {"a": int}, str)])
+    assert [thunk.to_trace() for thunk in adapter.filter(__name__)] == [
+        MonkeyTypeCallTrace(local_function, {"a": int}, str)
+    ]
+    assert adapter.list_modules() == [__name__]
 
 
 # -- the conformance kit -------------------------------------------------------------------------
