@@ -47,14 +47,13 @@ def row_digest(blob: bytes) -> bytes:
     return hashlib.blake2b(blob, digest_size=16).digest()
 
 
-def row_from_blob(blob: bytes) -> CallTraceRow:
-    """The inverse of ``row_blob``; ``MalformedRowError`` for a value this store never writes."""
+def rows_from_json(text: bytes) -> List[CallTraceRow]:
+    """Rows from a JSON list of ``row_blob``s (what the scripts return); ``MalformedRowError``
+    for a value this store never writes."""
     try:
-        fields = json.loads(blob)
-        module, qualname, arg_types, return_type, yield_type = fields
+        return [CallTraceRow(m, q, a, r, y) for m, q, a, r, y in json.loads(text)]
     except (ValueError, TypeError) as exc:
-        raise MalformedRowError(f"RedisStore: stored row {blob[:80]!r} is not a row: {exc}") from None
-    return CallTraceRow(module, qualname, arg_types, return_type, yield_type)
+        raise MalformedRowError(f"RedisStore: stored rows {text[:80]!r}... are not rows: {exc}") from None
 
 
 class Batch(NamedTuple):

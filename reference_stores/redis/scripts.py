@@ -53,7 +53,8 @@ end
 return n
 """
 
-# ARGV: base, <m>, prefix ('' for none), limit (at most 2**53). Returns the rows, newest first.
+# ARGV: base, <m>, prefix ('' for none), limit (at most 2**53). Returns the rows, newest first, as
+# one JSON list of rows (one string to parse: far faster than a reply of thousands).
 # With a prefix: the module's qualnames in the prefix's range (ZRANGEBYLEX; UTF-8 never holds
 # byte 0xFF, so '(' .. prefix .. '\\255' ends the range), then a heap merge of their recency
 # zsets, read in chunks: O(matching qualnames + limit) entries read.
@@ -115,20 +116,23 @@ end
 local rows, found = base .. 'rows', {}
 for start = 1, #digests, 1000 do
   local got = redis.call('HMGET', rows, unpack(digests, start, math.min(start + 999, #digests)))
-  for _, row in ipairs(got) do found[#found + 1] = row end
+  for _, row in ipairs(got) do
+    if row then found[#found + 1] = row end
+  end
 end
-return found
+return '[' .. table.concat(found, ',') .. ']'
 """
 
-# ARGV: base, after (a recency; '-inf' to start), count. Returns [row, recency, ...] oldest first.
+# ARGV: base, after (a recency; '-inf' to start), count.
+# Returns {JSON list of the rows, oldest first; the last one's recency; how many}.
 PAGE = """
 local base = ARGV[1]
 local got = redis.call('ZRANGE', base .. 'all', '(' .. ARGV[2], '+inf', 'BYSCORE',
                       'LIMIT', 0, ARGV[3], 'WITHSCORES')
-local out = {}
+local found = {}
 for i = 1, #got, 2 do
-  out[#out + 1] = redis.call('HGET', base .. 'rows', got[i])
-  out[#out + 1] = got[i + 1]
+  local row = redis.call('HGET', base .. 'rows', got[i])
+  if row then found[#found + 1] = row end
 end
-return out
+return {'[' .. table.concat(found, ',') .. ']', got[#got] or '', #got / 2}
 """

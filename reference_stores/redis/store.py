@@ -10,7 +10,7 @@ import redis
 import redis.exceptions
 
 from reference_stores.redis.config import RedisConfig, key_base, parse_connection_string
-from reference_stores.redis.keys import make_batch, module_part, name_bytes, row_from_blob
+from reference_stores.redis.keys import make_batch, module_part, name_bytes, rows_from_json
 from reference_stores.redis.scripts import ADD, FILTER, FORMAT, PAGE
 from reference_stores.rows import checked_rows
 from tracestore import (
@@ -123,12 +123,10 @@ class RedisStore(CallTraceStore):
         while True:
             args: List[Union[bytes, int]] = [self._base, after, STREAM_CHUNK]
             found = self._run("iter_rows", lambda: self._page(args=args))  # noqa: B023 (called at once)
-            for index in range(0, len(found), 2):
-                if found[index] is not None:
-                    yield row_from_blob(found[index])
-            if len(found) < 2 * STREAM_CHUNK:
+            yield from rows_from_json(found[0])
+            if found[2] < STREAM_CHUNK:
                 return
-            after = found[-1]
+            after = found[1]
 
     def _store(self, what: str, rows: Iterable[CallTraceRow]) -> None:
         batch = make_batch(rows)
@@ -147,8 +145,7 @@ class RedisStore(CallTraceStore):
             name_bytes(qualname_prefix or ""),
             min(limit, _MAX_LIMIT),
         ]
-        found = self._run("filter", lambda: self._filter(args=args))
-        return [row_from_blob(blob) for blob in found if blob is not None]
+        return list(rows_from_json(self._run("filter", lambda: self._filter(args=args))))
 
     def list_modules(self) -> List[str]:
         found = self._run("list_modules", lambda: self._client.smembers(self._base + b"mods"))
