@@ -53,74 +53,61 @@ end
 return n
 """
 
-# ARGV: base, <m>, prefix ('' for none), limit (at most 2**53). Returns the rows, newest first, as
-# one JSON list of rows (one string to parse: far faster than a reply of thousands).
-# With a prefix: the module's qualnames in the prefix's range (ZRANGEBYLEX; UTF-8 never holds
-# byte 0xFF, so '(' .. prefix .. '\\255' ends the range), then a heap merge of their recency
-# zsets, read in chunks: O(matching qualnames + limit) entries read.
-FILTER = """
+# ARGV: base, <m>, prefix (not empty), limit (at most 2**53). Returns the digests of the newest
+# ``limit`` rows of the module whose qualname starts with the prefix, newest first: the module's
+# qualnames in the prefix's range (ZRANGEBYLEX; UTF-8 never holds byte 0xFF, so
+# '(' .. prefix .. '\\255' ends the range), then a heap merge of their recency zsets, read in
+# chunks: O(matching qualnames + limit) entries read. (Without a prefix the store reads the
+# module's zset itself: one ZREVRANGE.)
+PREFIX_DIGESTS = """
 local base, mk, prefix, limit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local digests = {}
-if prefix == '' then
-  local key = base .. 'M:' .. mk
-  local count = math.min(limit, redis.call('ZCARD', key))
-  if count > 0 then digests = redis.call('ZREVRANGE', key, 0, count - 1) end
-else
-  local names = redis.call('ZRANGEBYLEX', base .. 'Q:' .. mk, '[' .. prefix, '(' .. prefix .. '\\255')
-  local chunk = math.min(limit, 256)
-  local heap = {}  -- sources by their next score, highest on top
-  local function fill(source)
-    local got = redis.call('ZREVRANGE', source.key, source.read, source.read + chunk - 1, 'WITHSCORES')
-    source.read = source.read + chunk
-    source.items, source.at = got, 1
-    return #got > 0
-  end
-  local function score(source) return tonumber(source.items[source.at + 1]) end
-  local function up(i)
-    while i > 1 do
-      local parent = math.floor(i / 2)
-      if score(heap[parent]) >= score(heap[i]) then return end
-      heap[parent], heap[i] = heap[i], heap[parent]
-      i = parent
-    end
-  end
-  local function down(i)
-    local size = #heap
-    while true do
-      local best, left, right = i, 2 * i, 2 * i + 1
-      if left <= size and score(heap[left]) > score(heap[best]) then best = left end
-      if right <= size and score(heap[right]) > score(heap[best]) then best = right end
-      if best == i then return end
-      heap[best], heap[i] = heap[i], heap[best]
-      i = best
-    end
-  end
-  for _, name in ipairs(names) do
-    local source = {key = base .. 'R:' .. mk .. name, read = 0}
-    if fill(source) then
-      heap[#heap + 1] = source
-      up(#heap)
-    end
-  end
-  while #heap > 0 and #digests < limit do
-    local top = heap[1]
-    digests[#digests + 1] = top.items[top.at]
-    top.at = top.at + 2
-    if top.at > #top.items and not fill(top) then
-      heap[1] = heap[#heap]
-      heap[#heap] = nil
-    end
-    if #heap > 0 then down(1) end
+local names = redis.call('ZRANGEBYLEX', base .. 'Q:' .. mk, '[' .. prefix, '(' .. prefix .. '\\255')
+local chunk = math.min(limit, 256)
+local heap, digests = {}, {}  -- heap: sources by their next score, highest on top
+local function fill(source)
+  local got = redis.call('ZREVRANGE', source.key, source.read, source.read + chunk - 1, 'WITHSCORES')
+  source.read = source.read + chunk
+  source.items, source.at = got, 1
+  return #got > 0
+end
+local function score(source) return tonumber(source.items[source.at + 1]) end
+local function up(i)
+  while i > 1 do
+    local parent = math.floor(i / 2)
+    if score(heap[parent]) >= score(heap[i]) then return end
+    heap[parent], heap[i] = heap[i], heap[parent]
+    i = parent
   end
 end
-local rows, found = base .. 'rows', {}
-for start = 1, #digests, 1000 do
-  local got = redis.call('HMGET', rows, unpack(digests, start, math.min(start + 999, #digests)))
-  for _, row in ipairs(got) do
-    if row then found[#found + 1] = row end
+local function down(i)
+  local size = #heap
+  while true do
+    local best, left, right = i, 2 * i, 2 * i + 1
+    if left <= size and score(heap[left]) > score(heap[best]) then best = left end
+    if right <= size and score(heap[right]) > score(heap[best]) then best = right end
+    if best == i then return end
+    heap[best], heap[i] = heap[i], heap[best]
+    i = best
   end
 end
-return '[' .. table.concat(found, ',') .. ']'
+for _, name in ipairs(names) do
+  local source = {key = base .. 'R:' .. mk .. name, read = 0}
+  if fill(source) then
+    heap[#heap + 1] = source
+    up(#heap)
+  end
+end
+while #heap > 0 and #digests < limit do
+  local top = heap[1]
+  digests[#digests + 1] = top.items[top.at]
+  top.at = top.at + 2
+  if top.at > #top.items and not fill(top) then
+    heap[1] = heap[#heap]
+    heap[#heap] = nil
+  end
+  if #heap > 0 then down(1) end
+end
+return digests
 """
 
 # ARGV: base, after (a recency; '-inf' to start), count.
