@@ -12,6 +12,7 @@ from typing import Dict, Iterator, List, Sequence
 
 import pytest
 
+import reference_stores.redis.store
 from conformance import CallTraceStoreTests
 from conformance.report import format_text
 from conformance.runner import run_kit
@@ -30,7 +31,14 @@ from tests.support.redis import (
 )
 from tests.support.rows import func_named, trace
 from tests.support.workload import distinct_traces
-from tracestore import CallTrace, CallTraceRow, CallTraceThunk, StoreConfigError, TraceStoreError
+from tracestore import (
+    CallTrace,
+    CallTraceRow,
+    CallTraceThunk,
+    EncodeError,
+    StoreConfigError,
+    TraceStoreError,
+)
 from tracestore.loading import open_store
 
 
@@ -504,6 +512,31 @@ def test_iter_rows_pages_in_order(store: RedisStore) -> None:
     store.add([trace("m", "f7")])
     order = [row.qualname for row in store.iter_rows()]
     assert order == [f"f{i}" for i in range(4500) if i != 7] + ["f7"]
+
+
+def test_iter_rows_in_small_pages_and_add_rows_all_or_nothing(
+    store: RedisStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reference_stores.redis.store, "STREAM_CHUNK", 3)
+    rows = [CallTraceRow(f"m{i % 4}", f"f{i}", "{}", None if i % 2 else "null", None) for i in range(20)]
+    store.add_rows(rows)
+    store.add_rows([rows[5], rows[0]])
+    assert list(store.iter_rows()) == [r for r in rows if r not in (rows[5], rows[0])] + [rows[5], rows[0]]
+    with pytest.raises(EncodeError, match=r"row 1 .*field 'arg_types' must be a str"):
+        store.add_rows([CallTraceRow("m9", "g", "{}", None, None), CallTraceRow("m9", "h", 3, None, None)])  # type: ignore[arg-type]
+    assert store.filter("m9") == []
+
+
+def test_a_flushed_script_cache_is_reloaded(store: RedisStore) -> None:
+    """EVALSHA falls back to loading the script when the server no longer knows it."""
+    store.add([trace("m", "before")])
+    with admin_client() as client:
+        client.script_flush()
+    store.add([trace("m", "after")])
+    assert qualnames(store.filter("m", "")) == ["after", "before"]
+    with admin_client() as client:
+        client.script_flush()
+    assert qualnames(store.filter("m", "a")) == ["after"]
 
 
 def copy_command(source: str, destination: str) -> subprocess.CompletedProcess[str]:
