@@ -10,45 +10,77 @@ from __future__ import annotations
 FORMAT = "tracestore-redis 1"
 
 # ARGV: base, format, then five per row (digest, blob, module, <m>, qualname), oldest first.
+# Rows are grouped by key, so each key gets one variadic write per 1,000 entries.
 ADD = """
 local base, format = ARGV[1], ARGV[2]
 local n = (#ARGV - 2) / 5
-local function expect(key, kind)
+local CHUNK = 2000  -- arguments per variadic call (Lua's unpack has a stack limit)
+local function check(key, kind)
   local found = redis.call('TYPE', key).ok
   if found ~= 'none' and found ~= kind then
-    return redis.error_reply('WRONGTYPE key ' .. key .. ' is a ' .. found .. ', not a ' .. kind)
+    return 'WRONGTYPE key ' .. key .. ' is a ' .. found .. ', not a ' .. kind
   end
 end
 local marker = redis.call('GET', base .. 'format')
 if marker and marker ~= format then
   return redis.error_reply('FORMAT keys of this prefix hold ' .. marker .. ', not ' .. format)
 end
-for _, check in ipairs({{'seq', 'string'}, {'rows', 'hash'}, {'all', 'zset'}, {'mods', 'set'}}) do
-  local err = expect(base .. check[1], check[2])
-  if err then return err end
+-- Group the writes by key, checking each key's type once, before anything is written.
+local groups, order = {}, {}
+local function group(key, kind, command)
+  local found = groups[key]
+  if not found then
+    local err = check(key, kind)
+    if err then return nil, err end
+    found = {command = command, args = {}, seen = {}}
+    groups[key] = found
+    order[#order + 1] = key
+  end
+  return found
 end
+local fixed = {{'rows', 'hash', 'HSET'}, {'all', 'zset', 'ZADD'}, {'mods', 'set', 'SADD'}}
+for _, each in ipairs(fixed) do
+  local _, err = group(base .. each[1], each[2], each[3])
+  if err then return redis.error_reply(err) end
+end
+local err = check(base .. 'seq', 'string')
+if err then return redis.error_reply(err) end
+local rows, all, mods = groups[base .. 'rows'].args, groups[base .. 'all'].args, groups[base .. 'mods']
+local seq = redis.call('INCRBY', base .. 'seq', n) - n
 for i = 0, n - 1 do
   local at = 3 + 5 * i
-  local mk = ARGV[at + 3]
-  for _, key in ipairs({base .. 'M:' .. mk, base .. 'Q:' .. mk, base .. 'R:' .. mk .. ARGV[at + 4]}) do
-    local err = expect(key, 'zset')
-    if err then return err end
+  local digest, module, mk, qualname = ARGV[at], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4]
+  seq = seq + 1
+  rows[#rows + 1] = digest
+  rows[#rows + 1] = ARGV[at + 1]
+  all[#all + 1] = seq
+  all[#all + 1] = digest
+  if not mods.seen[module] then
+    mods.seen[module] = true
+    mods.args[#mods.args + 1] = module
   end
+  local by_module, e1 = group(base .. 'M:' .. mk, 'zset', 'ZADD')
+  if e1 then return redis.error_reply(e1) end
+  by_module.args[#by_module.args + 1] = seq
+  by_module.args[#by_module.args + 1] = digest
+  local names, e2 = group(base .. 'Q:' .. mk, 'zset', 'ZADD')
+  if e2 then return redis.error_reply(e2) end
+  if not names.seen[qualname] then
+    names.seen[qualname] = true
+    names.args[#names.args + 1] = 0
+    names.args[#names.args + 1] = qualname
+  end
+  local by_name, e3 = group(base .. 'R:' .. mk .. qualname, 'zset', 'ZADD')
+  if e3 then return redis.error_reply(e3) end
+  by_name.args[#by_name.args + 1] = seq
+  by_name.args[#by_name.args + 1] = digest
 end
 redis.call('SET', base .. 'format', format)
-local last = redis.call('INCRBY', base .. 'seq', n)
-local seq = last - n
-local rows, all, mods = base .. 'rows', base .. 'all', base .. 'mods'
-for i = 0, n - 1 do
-  local at = 3 + 5 * i
-  local digest, mk, qualname = ARGV[at], ARGV[at + 3], ARGV[at + 4]
-  seq = seq + 1
-  redis.call('HSET', rows, digest, ARGV[at + 1])
-  redis.call('ZADD', all, seq, digest)
-  redis.call('SADD', mods, ARGV[at + 2])
-  redis.call('ZADD', base .. 'M:' .. mk, seq, digest)
-  redis.call('ZADD', base .. 'Q:' .. mk, 0, qualname)
-  redis.call('ZADD', base .. 'R:' .. mk .. qualname, seq, digest)
+for _, key in ipairs(order) do
+  local each = groups[key]
+  for start = 1, #each.args, CHUNK do
+    redis.call(each.command, key, unpack(each.args, start, math.min(start + CHUNK - 1, #each.args)))
+  end
 end
 return n
 """
