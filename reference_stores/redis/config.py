@@ -91,9 +91,9 @@ def parse_connection_string(connection_string: str) -> RedisConfig:
         ssl=url.scheme == "rediss",
         prefix=prefix,
         max_connections=int(
-            _number(params, "max_connections", DEFAULT_MAX_CONNECTIONS, 1, _MAX_MAX_CONNECTIONS, fail)
+            _number(params, "max_connections", DEFAULT_MAX_CONNECTIONS, 1, _MAX_MAX_CONNECTIONS, fail, int)
         ),
-        timeout=_number(params, "timeout", DEFAULT_TIMEOUT, 0.001, _MAX_TIMEOUT, fail),
+        timeout=_number(params, "timeout", DEFAULT_TIMEOUT, 0.001, _MAX_TIMEOUT, fail, float),
         client_name=client_name,
         display=display,
     )
@@ -117,7 +117,7 @@ def _query(url: SplitResult, fail: _Fail) -> Dict[str, str]:
 
 
 def _db(path: str, fail: _Fail) -> int:
-    text = path.lstrip("/") if path.startswith("/") else path
+    text = path[1:] if path.startswith("/") else path
     if text == "":
         return 0
     if not text.isdigit() or not text.isascii() or len(text) > 5:
@@ -125,14 +125,23 @@ def _db(path: str, fail: _Fail) -> int:
     return int(text)
 
 
-def _number(params: Dict[str, str], name: str, default: float, low: float, high: float, fail: _Fail) -> float:
+def _number(
+    params: Dict[str, str],
+    name: str,
+    default: float,
+    low: float,
+    high: float,
+    fail: _Fail,
+    parse: Callable[[str], float],
+) -> float:
+    """The parameter ``name`` parsed by ``parse`` and checked to lie in ``[low, high]``."""
     text = params.get(name)
     if text is None:
         return default
     try:
-        value = int(text) if name == "max_connections" else float(text)
+        value = parse(text)
     except ValueError:
-        value = None
-    if value is None or not low <= value <= high:
+        raise fail(f"{name}={text!r} must be a number from {low:g} to {high:g}") from None
+    if not low <= value <= high:  # also refuses nan
         raise fail(f"{name}={text!r} must be a number from {low:g} to {high:g}")
-    return float(value)
+    return value
