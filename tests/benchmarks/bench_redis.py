@@ -20,7 +20,7 @@ import contextlib
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator, List, Tuple
+from typing import Any, Iterator, List, Tuple
 
 import redis as redis_py
 from monkeytype.db.sqlite import SQLiteStore as MonkeyTypeSQLiteStore
@@ -48,7 +48,7 @@ def contenders(
 ) -> List[Contender]:
     paths = (str(directory / f"store{n}.sqlite3") for n in range(1_000_000))
     return [
-        Contender("RedisStore", lambda: RedisStore.make_store(prefixes.connection_string()), _add_in_chunks),
+        Contender("RedisStore", lambda: RedisStore.make_store(prefixes.connection_string()), _load_redis),
         Contender(
             "PostgresStore",
             lambda: PostgresStore.make_store(schemas.connection_string()),
@@ -77,6 +77,15 @@ def main() -> None:
             schemas.drop_all()
             prefixes.drop_all()
     print(f"\nbench_redis took {time.perf_counter() - start:.0f} s")
+
+
+def _load_redis(store: RedisStore, traces: List[Any]) -> None:
+    """``add`` in batches of 100,000, and print the server memory the traces take."""
+    with redis.admin_client() as client:
+        before = int(client.info("memory")["used_memory"])
+        _add_in_chunks(store, traces)
+        used = int(client.info("memory")["used_memory"]) - before
+    print(f"  RedisStore: {used / len(traces):,.0f} bytes of server memory per distinct trace")
 
 
 @contextlib.contextmanager
