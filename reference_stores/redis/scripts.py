@@ -89,16 +89,19 @@ return n
 # ``limit`` rows of the module whose qualname starts with the prefix, newest first: the module's
 # qualnames in the prefix's range (ZRANGEBYLEX; UTF-8 never holds byte 0xFF, so
 # '(' .. prefix .. '\\255' ends the range), then a heap merge of their recency zsets, read in
-# chunks: O(matching qualnames + limit) entries read. (Without a prefix the store reads the
+# growing chunks: O(matching qualnames + limit) entries read. (Without a prefix the store reads the
 # module's zset itself: one ZREVRANGE.)
 PREFIX_DIGESTS = """
 local base, mk, prefix, limit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local names = redis.call('ZRANGEBYLEX', base .. 'Q:' .. mk, '[' .. prefix, '(' .. prefix .. '\\255')
-local chunk = math.min(limit, 256)
+-- Each source is read in chunks that start at its share of the limit and double, up to 1024:
+-- many matching qualnames cost one short read each, one hot qualname few long ones.
+local first = math.min(limit, math.max(1, math.ceil(limit / math.max(1, #names))), 1024)
 local heap, digests = {}, {}  -- heap: sources by their next score, highest on top
 local function fill(source)
-  local got = redis.call('ZREVRANGE', source.key, source.read, source.read + chunk - 1, 'WITHSCORES')
-  source.read = source.read + chunk
+  local got = redis.call('ZREVRANGE', source.key, source.read, source.read + source.chunk - 1, 'WITHSCORES')
+  source.read = source.read + source.chunk
+  source.chunk = math.min(source.chunk * 2, 1024, limit)
   source.items, source.at = got, 1
   return #got > 0
 end
@@ -123,7 +126,7 @@ local function down(i)
   end
 end
 for _, name in ipairs(names) do
-  local source = {key = base .. 'R:' .. mk .. name, read = 0}
+  local source = {key = base .. 'R:' .. mk .. name, read = 0, chunk = first}
   if fill(source) then
     heap[#heap + 1] = source
     up(#heap)

@@ -353,6 +353,18 @@ def test_S5_prefix_merges_the_qualnames_newest_first(store: RedisStore) -> None:
     )
 
 
+def test_S5_a_hot_qualname_is_read_in_growing_chunks(store: RedisStore) -> None:
+    hot = [CallTrace(func_named("m", "Hot.f"), {f"a{i}": int}) for i in range(3000)]
+    cold = [CallTrace(func_named("m", f"Hot.g{i}"), {"a": int}) for i in range(50)]
+    store.add(hot[:1500] + cold + hot[1500:])
+    newest = [CallTraceRow.from_trace(t) for t in reversed(hot[:1500] + cold + hot[1500:])]
+    for limit in (1, 1024, 1025, 1600, 2500, 4000):
+        assert as_rows(store.filter("m", "Hot.", limit=limit)) == newest[:limit], limit
+    assert (
+        as_rows(store.filter("m", "Hot.f", limit=2000)) == [r for r in newest if r.qualname == "Hot.f"][:2000]
+    )
+
+
 def test_S4_limits(store: RedisStore) -> None:
     store.add([trace("m", "a"), trace("m", "ab")])
     assert store.filter("m", limit=0) == [] and store.filter("m", "a", limit=0) == []
