@@ -42,10 +42,11 @@ class RedisStore(CallTraceStore):
             prefix=NAME           the store's keys are tracestore:{NAME}:... (default "tracestore");
                                   ASCII letters, digits, '_' and '-'
             max_connections=N     bound of the connection pool (default 8)
-            timeout=SECONDS       connect, reply and pool-wait timeout (default 30)
+            timeout=SECONDS       reply and pool-wait timeout (default 30); connecting waits
+                                  at most 5 s (less if the timeout is shorter)
             client_name=NAME      CLIENT SETNAME of the store's connections
 
-    Each ``add`` is one Lua script (EVALSHA, EVAL when the server does not know it yet):
+    Each ``add`` is one Lua script (EVALSHA; redis-py loads it again if the server forgot it):
     atomic, even when the connection is killed meanwhile. Recency comes from a counter the
     script increments on the server. The key layout is in ``reference_stores.redis.keys``.
     A call whose connection is lost is retried once on a new connection (an ``add`` again
