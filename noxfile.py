@@ -39,8 +39,9 @@ STORES = {
     "lmdb": "reference_stores.lmdb:LMDBStore",
     "postgres": "reference_stores.postgres:PostgresStore",
     "mysql": "reference_stores.mysql:MySQLStore",
+    "redis": "reference_stores.redis:RedisStore",
 }
-BENCHMARKS = ["bench_encoding", "bench_sqlite", "bench_lmdb", "bench_postgres", "bench_mysql"]
+BENCHMARKS = ["bench_encoding", "bench_sqlite", "bench_lmdb", "bench_postgres", "bench_mysql", "bench_redis"]
 
 
 def _install(session: nox.Session) -> None:

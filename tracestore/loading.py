@@ -30,6 +30,7 @@ STORE_ALIASES: Dict[str, str] = {
     "lmdb": "reference_stores.lmdb:LMDBStore",
     "postgres": "reference_stores.postgres:PostgresStore",
     "mysql": "reference_stores.mysql:MySQLStore",
+    "redis": "reference_stores.redis:RedisStore",
 }
 """Short names for the reference stores, as import paths (imported only when used)."""
 

@@ -10,7 +10,7 @@ on the path (MonkeyType's default config lookup) and set only the variables.
 
 ``TRACESTORE_STORE``
     ``pkg.mod:StoreClass`` or an alias from ``tracestore.loading.STORE_ALIASES``
-    (``sqlite``, ``lmdb``, ``postgres``, ``mysql``, ``memory``); default ``sqlite``.
+    (``sqlite``, ``lmdb``, ``postgres``, ``mysql``, ``redis``, ``memory``); default ``sqlite``.
 ``TRACESTORE_CONNECTION``
     the connection string handed to the class's ``make_store``.  When unset:
     ``sqlite`` uses ``MT_DB_PATH``, else ``monkeytype.sqlite3`` (MonkeyType's own

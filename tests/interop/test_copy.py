@@ -24,6 +24,8 @@ from tests.interop.test_interop_e2e import (
 )
 from tests.support import mysql
 from tests.support.postgres import SchemaFactory, require_server, run_schemas
+from tests.support.redis import PrefixFactory, run_prefixes
+from tests.support.redis import require_server as require_redis
 from tests.support.workload import production_workload
 from tracestore import CallTraceRow, CallTraceStore, CallTraceThunk, DecodeError, StoreConfigError
 from tracestore.__main__ import main
@@ -131,7 +133,7 @@ def not_a_class() -> None:
 
 def test_aliases_name_the_reference_stores() -> None:
     assert load_store_class("memory") is InMemoryStore
-    assert set(STORE_ALIASES) == {"memory", "sqlite", "lmdb", "postgres", "mysql"}
+    assert set(STORE_ALIASES) == {"memory", "sqlite", "lmdb", "postgres", "mysql", "redis"}
     assert all(path.startswith("reference_stores.") for path in STORE_ALIASES.values())
 
 
@@ -522,7 +524,7 @@ def test_cli_usage_errors_exit_2() -> None:
 
 # -- reference stores and files MonkeyType wrote ------------------------------------------
 
-FILE_STORES = ["sqlite", "lmdb", "postgres", "mysql"]
+FILE_STORES = ["sqlite", "lmdb", "postgres", "mysql", "redis"]
 MYSQL_TABLES = mysql.TableFactory("copy")
 
 
@@ -538,7 +540,14 @@ def mysql_tables() -> Iterator[None]:
         MYSQL_TABLES.drop_all()
 
 
-def connection_for(alias: str, directory: pathlib.Path, schemas: SchemaFactory) -> str:
+@pytest.fixture(scope="module")
+def prefixes() -> Iterator[PrefixFactory]:
+    yield from run_prefixes("copy", required=False)
+
+
+def connection_for(
+    alias: str, directory: pathlib.Path, schemas: SchemaFactory, prefixes: PrefixFactory
+) -> str:
     load_store_class(alias)  # a store that is not written yet fails here, by name
     if alias == "sqlite":
         return str(directory / "copied.sqlite3")
@@ -547,6 +556,9 @@ def connection_for(alias: str, directory: pathlib.Path, schemas: SchemaFactory) 
     if alias == "mysql":
         mysql.require_server()
         return MYSQL_TABLES.connection_string()
+    if alias == "redis":
+        require_redis()
+        return prefixes.connection_string()
     require_server()
     return schemas.connection_string()
 
@@ -578,9 +590,9 @@ def all_rows(store: Any) -> List[Tuple[Any, ...]]:
 
 @pytest.mark.parametrize("alias", FILE_STORES)
 def test_copy_a_monkeytype_file_into_a_reference_store(
-    alias: str, tmp_path: pathlib.Path, schemas: SchemaFactory
+    alias: str, tmp_path: pathlib.Path, schemas: SchemaFactory, prefixes: PrefixFactory
 ) -> None:
-    connection = connection_for(alias, tmp_path, schemas)
+    connection = connection_for(alias, tmp_path, schemas, prefixes)
     batches = workload_batches()
     path = monkeytype_file(tmp_path / "monkeytype.sqlite3", batches)
     src = open_store(f"sqlite={path}")
@@ -627,9 +639,10 @@ def test_copy_command_on_a_file_monkeytype_run_wrote(
     traced_sample: Tuple[pathlib.Path, pathlib.Path],
     tmp_path: pathlib.Path,
     schemas: SchemaFactory,
+    prefixes: PrefixFactory,
 ) -> None:
     """The reference stores copy rows as they are: a trace of a deleted function arrives intact."""
-    connection = connection_for(alias, tmp_path, schemas)
+    connection = connection_for(alias, tmp_path, schemas, prefixes)
     _, mt_file = traced_sample
     source, destination = f"sqlite={mt_file}", f"{alias}={connection}"
     src = open_store(source)

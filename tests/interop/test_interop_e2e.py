@@ -5,8 +5,8 @@ Each *writer* runs ``monkeytype run`` once over the sample program
 (``monkeytype``, the baseline), MonkeyType's default store read back by our SQLiteStore
 (``monkeytype-file-sqlite``), and each reference store through
 ``tracestore.monkeytype_config`` (``sqlite``, also read back by MonkeyType's default
-config through ``MT_DB_PATH``; ``lmdb``; ``postgres``; ``mysql``). Those two SQLite cases are the
-file-compatibility checks, one each way. Each *reader* of a writer's data then runs
+config through ``MT_DB_PATH``; ``lmdb``; ``postgres``; ``mysql``; ``redis``). Those two SQLite
+cases are the file-compatibility checks, one each way. Each *reader* of a writer's data then runs
 ``monkeytype stub`` and ``list-modules``; then ``legacy.retired`` is deleted from the
 code and it runs ``stub`` again (1 trace failed to decode, reported, not fatal) and,
 for the first reader, ``apply``. Every output must equal the baseline's; only the
@@ -15,7 +15,8 @@ the next, is normalized (``canonical``).
 
 A reference store that cannot be imported fails here, naming the import error; the
 in-memory store is left out (``IN_PROCESS_ONLY`` says why, and a test checks that every
-other alias is a writer); PostgreSQL runs in a fresh schema that is dropped afterwards
+other alias is a writer); PostgreSQL runs in a fresh schema that is dropped afterwards,
+Redis under a fresh key prefix whose keys are deleted afterwards
 (skipped with a reason when no server answers, failed under CI).
 """
 
@@ -33,6 +34,8 @@ import pytest
 
 from tests.support import mysql
 from tests.support.postgres import SchemaFactory, require_server
+from tests.support.redis import PrefixFactory
+from tests.support.redis import require_server as require_redis
 from tracestore import StoreConfigError
 from tracestore.loading import STORE_ALIASES, load_store_class
 
@@ -168,6 +171,7 @@ WRITERS = [
     "lmdb",
     "postgres",
     "mysql",
+    "redis",
 ]
 
 
@@ -185,6 +189,8 @@ class WriterRuns:
         self.schemas = SchemaFactory("e2e")
         self.server_used = False
         self.mysql_tables: Optional[mysql.TableFactory] = None
+        self.prefixes = PrefixFactory("e2e")
+        self.redis_used = False
         self.made: Dict[str, WriterRun] = {}
         self.errors: Dict[str, BaseException] = {}
 
@@ -232,19 +238,25 @@ class WriterRuns:
             mysql.require_server()
             self.mysql_tables = mysql.TableFactory("e2e")
             backend = tracestore_backend("mysql", self.mysql_tables.connection_string())
+        if writer == "redis":
+            require_redis()
+            self.redis_used = True
+            backend = tracestore_backend("redis", self.prefixes.connection_string())
             return WriterRun(trace_and_read(directory, backend, [backend]), backend.label, None)
         raise AssertionError(f"no such writer: {writer}")
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WriterRuns]:
-    """The writers' runs, shared by this module's tests; PostgreSQL schemas are dropped afterwards."""
+    """The writers' runs, shared by this module's tests; server schemas and keys are dropped afterwards."""
     made = WriterRuns(tmp_path_factory)
     yield made
     if made.server_used:
         made.schemas.drop_all()
     if made.mysql_tables is not None:
         made.mysql_tables.drop_all()
+    if made.redis_used:
+        made.prefixes.drop_all()
 
 
 def baseline(runs: WriterRuns) -> ReaderOutcome:

@@ -97,6 +97,7 @@ CORRECT_STORES = [
     "reference_stores.lmdb:LMDBStore",
     "reference_stores.postgres:PostgresStore",
     "reference_stores.mysql:MySQLStore",
+    "reference_stores.redis:RedisStore",
     *(f"tests.faulty_stores:{store.__name__}" for store in BASELINES),
 ]
 
