@@ -85,6 +85,14 @@ def parse_connection_string(connection_string: str) -> SQLiteConfig:
     return SQLiteConfig(database, uri, path, table, timeout, synchronous, connection_string, read_only)
 
 
+def read_only_connection_string(connection_string: str) -> str:
+    """``connection_string`` with ``mode=ro`` added (unless it has a mode already)."""
+    head, _, query = connection_string.partition("?")
+    if any(piece.partition("=")[0] == "mode" for piece in query.split("&")):
+        return connection_string
+    return head + "?" + (query + "&" if query else "") + "mode=" + READ_ONLY_MODE
+
+
 def file_uri(path: str, mode: str) -> str:
     """A SQLite URI for the file ``path`` opened in ``mode`` (``ro``, ``rw``, ``rwc``)."""
     return "file:" + quote(os.path.abspath(path)) + "?mode=" + mode

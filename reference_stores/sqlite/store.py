@@ -11,7 +11,7 @@ from typing import Any, Callable, ClassVar, Iterable, Iterator, List, Optional, 
 
 from reference_stores.rows import checked_rows
 from reference_stores.sqlite import plain
-from reference_stores.sqlite.config import SQLiteConfig, parse_connection_string
+from reference_stores.sqlite.config import SQLiteConfig, parse_connection_string, read_only_connection_string
 from reference_stores.sqlite.plans import Match, newest_matching, pending_incoming
 from reference_stores.sqlite.rows import (
     IdCache,
@@ -102,6 +102,11 @@ class SQLiteStore(CallTraceStore):
     def make_store(cls, connection_string: str) -> SQLiteStore:
         return cls(connection_string)
 
+    @classmethod
+    def make_read_only_store(cls, connection_string: str) -> SQLiteStore:
+        """The store ``connection_string`` names, read-only (``mode=ro`` added unless it has a mode)."""
+        return cls(read_only_connection_string(connection_string))
+
     @property
     def config(self) -> SQLiteConfig:
         return self._config
@@ -113,11 +118,12 @@ class SQLiteStore(CallTraceStore):
         self._check_writable("add")
         self._store(serialize_tuples(traces))
 
-    def add_rows(self, rows: Iterable[Any]) -> None:
+    def add_rows(self, rows: Iterable[Any]) -> int:
         """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``).
 
         Raises ``EncodeError``, storing nothing, for a row with a field of the wrong type,
-        or with a lone surrogate in a JSON field (SQLite text is UTF-8).
+        or with a lone surrogate in a JSON field (SQLite text is UTF-8).  Returns how many
+        of the distinct rows were not stored before.
         """
         self._check_writable("add_rows")
         checked = checked_rows(rows)
@@ -129,7 +135,7 @@ class SQLiteStore(CallTraceStore):
                         f"add_rows: row {index} ({row.module}:{row.qualname}): field {name!r} holds a "
                         "lone surrogate, which SQLite text cannot store"
                     )
-        self._store(map(CallTraceRow.as_tuple, checked))
+        return self._store(map(CallTraceRow.as_tuple, checked))
 
     def iter_rows(self) -> Iterator[CallTraceRow]:
         """Every stored row, oldest first across modules, streamed (``tracestore.copy.RowSource``).
@@ -183,12 +189,13 @@ class SQLiteStore(CallTraceStore):
         kind = table_kind(conn, self._names)
         return MONKEYTYPE if kind == "table" else ABSENT if kind is None else CURRENT
 
-    def _store(self, encoded: Iterable[RowTuple]) -> None:
+    def _store(self, encoded: Iterable[RowTuple]) -> int:
         """Store rows in one transaction (all or nothing), each distinct row at its last place."""
         now = str(datetime.datetime.now())
         rows = [(row, now) for row in latest_distinct(encoded)]
         if not rows:
-            return
+            return 0
+        new = [0]
         with self._lock:
             if self._layout != CURRENT:
                 self.upgrade()
@@ -196,9 +203,10 @@ class SQLiteStore(CallTraceStore):
 
             def write(created: IdCache) -> None:
                 ingest_incoming(conn, self._names, self._ids, created)
-                write_rows(conn, self._names, rows, self._ids, created)
+                new[0] = write_rows(conn, self._names, rows, self._ids, created)
 
             self._write(conn, write)
+        return new[0]
 
     def filter(
         self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000
