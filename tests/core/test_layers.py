@@ -97,14 +97,5 @@ def test_a_store_imports_only_tracestore_shared_modules_and_itself(store: str) -
 def test_the_rule_checks_live_in_one_package() -> None:
     checks = ROOT / "conformance" / "checks"
     families = {p.stem for p in checks.glob("*.py")} - {"__init__"}
-    assert {
-        "basics",
-        "query",
-        "recency",
-        "failures",
-        "persistence",
-        "concurrency",
-        "modules",
-        "stateful",
-    } <= families
+    assert {"basics", "query", "recency", "failures", "persistence", "concurrency", "modules", "stateful"} <= families
     assert not list((ROOT / "conformance").glob("checks_*.py"))
