@@ -89,6 +89,11 @@ class PostgresStore(CallTraceStore):
         """The store ``connection_string`` names, read-only (``tracestore_readonly=true`` unless it says)."""
         return cls.make_store(read_only_connection_string(connection_string))
 
+    @property
+    def config(self) -> PostgresConfig:
+        """What the connection string named (the libpq parameters it connects with, ...)."""
+        return self._config
+
     @classmethod
     def drop_store(cls, connection_string: str) -> None:
         """Delete the store the string names: its table, and its schema if that is then empty
