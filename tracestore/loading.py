@@ -29,6 +29,7 @@ STORE_ALIASES: Dict[str, str] = {
     "sqlite": "reference_stores.sqlite:SQLiteStore",
     "lmdb": "reference_stores.lmdb:LMDBStore",
     "postgres": "reference_stores.postgres:PostgresStore",
+    "monkeytype": "reference_stores.sqlite:MonkeyTypeFileStore",  # MonkeyType's plain file format
 }
 """Short names for the reference stores, as import paths (imported only when used)."""
 

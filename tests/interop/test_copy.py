@@ -135,7 +135,7 @@ def not_a_class() -> None:
 
 def test_aliases_name_the_reference_stores() -> None:
     assert load_store_class("memory") is InMemoryStore
-    assert set(STORE_ALIASES) == {"memory", "sqlite", "lmdb", "postgres"}
+    assert set(STORE_ALIASES) >= {"memory", "sqlite", "lmdb", "postgres", "monkeytype"}
     assert all(path.startswith("reference_stores.") for path in STORE_ALIASES.values())
 
 
