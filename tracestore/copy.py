@@ -212,7 +212,11 @@ class _Copier:
     def copy_batches(self, batches: Iterator[List[Any]]) -> None:
         for batch in batches:
             self.read += len(batch)
-            items = [item for item in map(self.prepare, batch) if item is not None]
+            if self.rows_sink and all(type(item) is CallTraceRow for item in batch):
+                items = batch  # rows to a row sink: as they are (it checks them itself)
+                self.modules_seen.update({row.module for row in batch})
+            else:
+                items = [item for item in map(self.prepare, batch) if item is not None]
             if items:
                 added = self.add(items)
                 self.copied += len(items)

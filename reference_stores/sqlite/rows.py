@@ -34,7 +34,7 @@ MAX_MODULE_ID = (1 << (63 - SEQ_BITS)) - 1
 CLOCK_KEY = "clock"  # the meta row holding the next tick
 INGEST_CHUNK = 20_000
 LOOKUP_CHUNK = 500  # digests per "IN (...)" query; under SQLite's oldest parameter limit (999)
-TRACE_CACHE_LIMIT = 50_000  # rows whose trace id this process remembers (a program's hot traces)
+TRACE_CACHE_LIMIT = 20_000  # rows whose trace id this process remembers (a program's hot traces)
 
 _UNSTORABLE = re.compile("[\x01\ud800-\udfff]")
 _ESCAPED = re.compile("\x01([0-9a-f]{4})")

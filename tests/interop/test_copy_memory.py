@@ -1,0 +1,65 @@
+"""A copy streams: its private memory does not grow with the store (a copy of 200k rows vs one of 50k).
+
+Each copy runs as ``python -m tracestore copy`` in a child of its own (``tests.support.memory``).
+No timing is asserted.  A copy that held the store would grow by ~90 MiB between the two
+sizes (150,000 more rows, ~600 bytes each in Python); the stores' caches are bounded
+(SQLite's page cache, the id and text caches), so a streaming copy grows by their fill only.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Dict
+
+import pytest
+
+from reference_stores.lmdb import LMDBStore
+from reference_stores.sqlite import SQLiteStore
+from tests.support.memory import measure_main
+from tests.support.workload import distinct_traces
+
+SIZES = (50_000, 200_000)
+MAX_GROWTH_MIB = 40.0
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> Dict[int, pathlib.Path]:
+    """A SQLite and an LMDB store of each size (distinct traces), in one directory per size."""
+    made = {}
+    traces = distinct_traces(max(SIZES))
+    for size in SIZES:
+        directory = tmp_path_factory.mktemp(f"copy_memory_{size}")
+        for store in (
+            SQLiteStore.make_store(str(directory / "src.sqlite3")),
+            LMDBStore.make_store(str(directory / "src.lmdb")),
+        ):
+            for start in range(0, size, 50_000):
+                store.add(traces[start : min(size, start + 50_000)])
+            store.close()
+        made[size] = directory
+    return made
+
+
+@pytest.mark.parametrize(
+    ("src", "dst"),
+    [("sqlite=src.sqlite3", "lmdb=dst.lmdb"), ("lmdb=src.lmdb", "sqlite=dst.sqlite3")],
+    ids=["sqlite-lmdb", "lmdb-sqlite"],
+)
+def test_copy_memory_does_not_grow_with_the_store(
+    sources: Dict[int, pathlib.Path], src: str, dst: str
+) -> None:
+    peaks = {}
+    for size, directory in sources.items():
+        alias_src, name_src = src.split("=")
+        alias_dst, name_dst = dst.split("=")
+        argv = [
+            "copy",
+            "--quiet",
+            f"{alias_src}={directory / name_src}",
+            f"{alias_dst}={directory / name_dst}",
+        ]
+        peaks[size] = measure_main(argv, timeout=600).peak_private_mib
+    small, large = peaks[SIZES[0]], peaks[SIZES[1]]
+    assert large - small < MAX_GROWTH_MIB, (
+        f"private memory {small:.0f} MiB at {SIZES[0]:,} rows, {large:.0f} MiB at {SIZES[1]:,}"
+    )
