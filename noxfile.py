@@ -14,7 +14,7 @@ STORES = {
     "lmdb": "reference_stores.lmdb:LMDBStore",
     "postgres": "reference_stores.postgres:PostgresStore",
 }
-BENCHMARKS = ["bench_encoding", "bench_sqlite", "bench_lmdb", "bench_postgres", "bench_copy"]
+BENCHMARKS = ["bench_encoding", "bench_sqlite", "bench_lmdb", "bench_postgres", "bench_copy", "bench_upgrade"]
 
 
 def _install(session: nox.Session) -> None:

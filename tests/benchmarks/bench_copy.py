@@ -30,6 +30,9 @@ from tests.support.postgres import server_dsn, server_problem
 from tests.support.workload import distinct_traces
 from tracestore.copy import DEFAULT_BATCH_SIZE
 
+PAIRS = ["sqlite-lmdb", "lmdb-sqlite", "lmdb-postgres", "lmdb-lmdb", "sqlite-sqlite", "sqlite-monkeytype"]
+NAMES = {"sqlite": "SQLite", "lmdb": "LMDB", "postgres": "PostgreSQL", "monkeytype": "MonkeyType file"}
+
 
 def monkeytype_add(path: Path, traces: List[Any]) -> float:
     store = MonkeyTypeSQLiteStore.make_store(str(path))
@@ -69,7 +72,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="50,000 traces, for a smoke run")
     parser.add_argument("--traces", type=int, default=None, help="traces per copy (default 1,000,000)")
+    parser.add_argument(
+        "--pairs", default=None, help=f"comma-separated copies to run (default all: {', '.join(PAIRS)})"
+    )
     args = parser.parse_args()
+    wanted = PAIRS if args.pairs is None else args.pairs.split(",")
+    unknown = sorted(set(wanted) - set(PAIRS))
+    if unknown:
+        parser.error(f"unknown pair(s) {', '.join(unknown)}; known: {', '.join(PAIRS)}")
     n = args.traces or (50_000 if args.quick else 1_000_000)
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
@@ -80,28 +90,24 @@ def main() -> None:
         fill(SQLiteStore.make_store(str(directory / "src.sqlite3")), traces)
         fill(LMDBStore.make_store(str(directory / "src.lmdb")), traces)
         del traces
-        copies = [
-            ("SQLite -> LMDB", f"sqlite={directory / 'src.sqlite3'}", f"lmdb={directory / 'dst.lmdb'}"),
-            ("LMDB -> SQLite", f"lmdb={directory / 'src.lmdb'}", f"sqlite={directory / 'dst.sqlite3'}"),
-            ("LMDB -> LMDB", f"lmdb={directory / 'src.lmdb'}", f"lmdb={directory / 'dst2.lmdb'}"),
-            (
-                "SQLite -> SQLite",
-                f"sqlite={directory / 'src.sqlite3'}",
-                f"sqlite={directory / 'dst2.sqlite3'}",
-            ),
-            (
-                "SQLite -> MonkeyType file",
-                f"sqlite={directory / 'src.sqlite3'}",
-                f"monkeytype={directory / 'p.sqlite3'}",
-            ),
-        ]
+        specs = {
+            "sqlite": f"sqlite={directory / 'src.sqlite3'}",
+            "lmdb": f"lmdb={directory / 'src.lmdb'}",
+        }
         schemas: List[str] = []
-        pg = postgres_spec()
-        if pg is not None:
-            copies.append(("LMDB -> PostgreSQL", f"lmdb={directory / 'src.lmdb'}", pg[0]))
-            schemas.append(pg[1])
-        else:
-            print("PostgreSQL is not reachable: LMDB -> PostgreSQL left out")
+        copies = []
+        for pair in wanted:
+            src, dst = pair.split("-")
+            if dst == "postgres":
+                pg = postgres_spec()
+                if pg is None:
+                    print(f"PostgreSQL is not reachable: {pair} left out")
+                    continue
+                target, _ = pg
+                schemas.append(pg[1])
+            else:
+                target = f"{dst}={directory / ('dst_' + pair)}"
+            copies.append((f"{NAMES[src]} -> {NAMES[dst]}", specs[src], target))
         rows: List[List[object]] = []
         try:
             for label, src, dst in copies:
