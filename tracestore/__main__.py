@@ -157,7 +157,11 @@ def _print_summary(report: CopyReport, err: IO[str]) -> None:
 
 
 def _upgrade(args: argparse.Namespace, err: IO[str]) -> int:
-    spec = args.spec if "=" in args.spec.partition("?")[0] else f"sqlite={args.spec}"
+    bare = "=" not in args.spec.partition("?")[0]
+    if bare and not os.path.isfile(args.spec.partition("?")[0]):
+        print(f"tracestore upgrade: error: {args.spec!r} is not a file", file=err)
+        return EXIT_USAGE
+    spec = f"sqlite={args.spec}" if bare else args.spec
     try:
         store = _open("SPEC", spec)
     except StoreConfigError as exc:

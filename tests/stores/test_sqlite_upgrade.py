@@ -168,3 +168,15 @@ def test_sigkill_during_upgrade_leaves_the_old_file_or_the_new_one_whole(tmp_pat
             leftover.unlink(missing_ok=True)
     print(f"SIGKILL during the upgrade of {len(original):,} MonkeyType rows:")
     print("\n".join(outcomes))
+
+
+def test_upgrade_command_refuses_what_it_cannot_upgrade(tmp_path: pathlib.Path) -> None:
+    missing = tmp_path / "missing.sqlite3"
+    done = subprocess.run(
+        upgrade_command(missing), capture_output=True, text=True, env=child_env(), timeout=120
+    )
+    assert done.returncode == 2 and "is not a file" in done.stderr
+    assert not missing.exists()
+    lmdb = [sys.executable, "-m", "tracestore", "upgrade", f"lmdb={tmp_path / 'x.lmdb'}"]
+    done = subprocess.run(lmdb, capture_output=True, text=True, env=child_env(), timeout=120)
+    assert done.returncode == 2 and "LMDBStore has no upgrade()" in done.stderr
