@@ -3,7 +3,7 @@
 Run: ``python -m tests.benchmarks.bench_upgrade [--quick] [--rows N]`` (or ``nox -s bench``).
 
 MonkeyType 23.3.0's own ``SQLiteStore.add`` writes N traces of the production-like
-workload (``tests.support.workload``, repeats and all) into a file, in tracer-sized
+workload (``tests.support.workload``, repeats and all; ``--distinct``: N distinct traces) into a file, in tracer-sized
 batches: MonkeyType's own size.  The upgrade then runs as a user runs it, in a child
 process; the figures are its wall time, the file's size after it (``VACUUM``: no free
 pages), and, for scale, the size of a fresh ``SQLiteStore`` given the same traces.
@@ -24,7 +24,7 @@ from monkeytype.db.sqlite import SQLiteStore as MonkeyTypeSQLiteStore
 
 from reference_stores.sqlite import SQLiteStore
 from tests.benchmarks.common import print_table
-from tests.support.workload import production_workload
+from tests.support.workload import distinct_traces, production_workload
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = 1000
@@ -34,11 +34,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="50,000 rows, for a smoke run")
     parser.add_argument("--rows", type=int, default=None, help="MonkeyType rows (default 1,000,000)")
+    parser.add_argument(
+        "--distinct", action="store_true", help="every trace distinct (the largest upgraded file)"
+    )
     args = parser.parse_args()
     n = args.rows or (50_000 if args.quick else 1_000_000)
     with tempfile.TemporaryDirectory() as tmp:
         path, fresh = Path(tmp) / "monkeytype.sqlite3", Path(tmp) / "fresh.sqlite3"
-        traces = production_workload(n)
+        traces = distinct_traces(n) if args.distinct else production_workload(n)
         theirs = MonkeyTypeSQLiteStore.make_store(str(path))
         assert isinstance(theirs, MonkeyTypeSQLiteStore)
         ours = SQLiteStore.make_store(str(fresh))
