@@ -3,10 +3,10 @@
 Run: ``python -m tests.benchmarks.bench_upgrade [--quick] [--rows N]`` (or ``nox -s bench``).
 
 MonkeyType 23.3.0's own ``SQLiteStore.add`` writes N traces of the production-like
-workload (``tests.support.workload``, repeats and all; ``--distinct``: N distinct traces) into a file, in tracer-sized
-batches: MonkeyType's own size.  The upgrade then runs as a user runs it, in a child
-process; the figures are its wall time, the file's size after it (``VACUUM``: no free
-pages), and, for scale, the size of a fresh ``SQLiteStore`` given the same traces.
+workload (``tests.support.workload``, repeats and all; ``--distinct``: N distinct traces)
+into a file, in tracer-sized batches: MonkeyType's own size.  The upgrade then runs as a
+user runs it, in a child process; the figures are its wall time, the file's size after it
+(``VACUUM``: no free pages), and, for scale, the size of a fresh ``SQLiteStore`` given the same traces.
 """
 
 from __future__ import annotations
