@@ -61,7 +61,7 @@ def test_copy_memory_does_not_grow_with_the_store(
         peaks[size] = measure_main(argv, timeout=600).peak_private_mib
     small, large = peaks[SIZES[0]], peaks[SIZES[1]]
     print(
-        f"{src} -> {dst}: peak private memory {small:.0f} MiB at {SIZES[0]:,} rows, {large:.0f} MiB at {SIZES[1]:,}"
+        f"{src} -> {dst}: peak private {small:.0f} MiB at {SIZES[0]:,} rows, {large:.0f} MiB at {SIZES[1]:,}"
     )
     assert large - small < MAX_GROWTH_MIB, (
         f"private memory {small:.0f} MiB at {SIZES[0]:,} rows, {large:.0f} MiB at {SIZES[1]:,}"
