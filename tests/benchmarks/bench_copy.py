@@ -34,15 +34,16 @@ PAIRS = ["sqlite-lmdb", "lmdb-sqlite", "lmdb-postgres", "lmdb-lmdb", "sqlite-sql
 NAMES = {"sqlite": "SQLite", "lmdb": "LMDB", "postgres": "PostgreSQL", "monkeytype": "MonkeyType file"}
 
 
-def monkeytype_add(path: Path, traces: List[Any]) -> float:
+def monkeytype_add(path: Path, traces: List[Any]) -> Tuple[float, float]:
+    """MonkeyType's add of ``traces`` in the copy's batch size: wall and CPU seconds."""
     store = MonkeyTypeSQLiteStore.make_store(str(path))
     assert isinstance(store, MonkeyTypeSQLiteStore)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for begin in range(0, len(traces), DEFAULT_BATCH_SIZE):
         store.add(traces[begin : begin + DEFAULT_BATCH_SIZE])
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     store.conn.close()
-    return seconds
+    return seconds, cpu
 
 
 def fill(store: Any, traces: List[Any]) -> None:
@@ -86,7 +87,7 @@ def main() -> None:
         traces = distinct_traces(n)
         idle = measure_main([])
         floor, anon_floor = idle.peak_rss_mib, idle.peak_private_mib
-        mt_seconds = monkeytype_add(directory / "monkeytype.sqlite3", traces)
+        mt_seconds, mt_cpu = monkeytype_add(directory / "monkeytype.sqlite3", traces)
         fill(SQLiteStore.make_store(str(directory / "src.sqlite3")), traces)
         fill(LMDBStore.make_store(str(directory / "src.lmdb")), traces)
         del traces
@@ -114,12 +115,15 @@ def main() -> None:
                 result = measure_main(["copy", "--quiet", src, dst])
                 rate = n / result.seconds
                 ratio = f"{rate / (n / mt_seconds):.2f}x"
+                cpu_rate = n / result.cpu_seconds
                 rows.append(
                     [
                         label,
                         result.seconds,
                         f"{rate:,.0f}",
                         ratio,
+                        f"{cpu_rate:,.0f}",
+                        f"{cpu_rate / (n / mt_cpu):.2f}x",
                         result.peak_rss_mib,
                         result.peak_private_mib,
                     ]
@@ -130,9 +134,18 @@ def main() -> None:
     print_table(
         f"copy of {n:,} distinct traces, rows as they are (python -m tracestore copy, one child each); "
         f"baseline: MonkeyType SQLiteStore.add of the same traces, {n / mt_seconds:,.0f} traces/s "
-        f"({mt_seconds:.1f} s); Python + store imports alone: {floor:.0f} MiB RSS, "
+        f"({mt_seconds:.1f} s, {n / mt_cpu:,.0f} traces per CPU-second); Python + store imports alone: {floor:.0f} MiB RSS, "
         f"{anon_floor:.0f} MiB private",
-        ["copy", "seconds", "traces/s", "vs MonkeyType add", "peak RSS MiB", "peak private MiB"],
+        [
+            "copy",
+            "seconds",
+            "traces/s",
+            "vs MonkeyType add",
+            "traces/CPU-s",
+            "vs MonkeyType (CPU)",
+            "peak RSS MiB",
+            "peak private MiB",
+        ],
         rows,
     )
 

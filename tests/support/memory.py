@@ -31,18 +31,20 @@ def sample():
 sampler = threading.Thread(target=sample, daemon=True)
 sampler.start()
 argv = json.loads(sys.argv[1])
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 code = main(argv) if argv else 0
-seconds = time.perf_counter() - start
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 done.set()
 sampler.join()
 peak[0] = max(peak[0], status_kib("RssAnon"))
-print(json.dumps({"code": code, "seconds": seconds, "rss": status_kib("VmHWM"), "private": peak[0]}))
+result = {"code": code, "seconds": seconds, "cpu": cpu, "rss": status_kib("VmHWM"), "private": peak[0]}
+print(json.dumps(result))
 """
 
 
 class Measured(NamedTuple):
-    seconds: float
+    seconds: float  # wall time
+    cpu_seconds: float  # this process's CPU time: the measure on a shared machine
     peak_rss_mib: float
     peak_private_mib: float
 
@@ -64,4 +66,4 @@ def measure_main(argv: List[str], timeout: float = 3600) -> Measured:
     result: Dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     if result["code"] != 0:
         raise RuntimeError(f"python -m tracestore {' '.join(argv)} exited {result['code']}:\n{done.stderr}")
-    return Measured(result["seconds"], result["rss"] / 1024, result["private"] / 1024)
+    return Measured(result["seconds"], result["cpu"], result["rss"] / 1024, result["private"] / 1024)
