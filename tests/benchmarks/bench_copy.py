@@ -134,8 +134,8 @@ def main() -> None:
     print_table(
         f"copy of {n:,} distinct traces, rows as they are (python -m tracestore copy, one child each); "
         f"baseline: MonkeyType SQLiteStore.add of the same traces, {n / mt_seconds:,.0f} traces/s "
-        f"({mt_seconds:.1f} s, {n / mt_cpu:,.0f} traces per CPU-second); Python + store imports alone: {floor:.0f} MiB RSS, "
-        f"{anon_floor:.0f} MiB private",
+        f"({mt_seconds:.1f} s, {n / mt_cpu:,.0f} traces per CPU-second); "
+        f"Python + store imports alone: {floor:.0f} MiB RSS, {anon_floor:.0f} MiB private",
         [
             "copy",
             "seconds",
