@@ -165,7 +165,7 @@ def copy_traces(
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
-    copier = _Copier(dst, progress)
+    copier = _Copier(dst, progress, src)
     if _has(src, "iter_rows"):
         copier.copy_batches(_batches(cast(RowSource, src).iter_rows(), batch_size))
         copier.report_progress(force=True)
@@ -192,7 +192,9 @@ def copy_traces(
 class _Copier:
     """The running state of one copy: counts, kept failures, the progress clock."""
 
-    def __init__(self, dst: Any, progress: Optional[ProgressCallback]) -> None:
+    def __init__(self, dst: Any, progress: Optional[ProgressCallback], src: Any = None) -> None:
+        # Optional ``trim_memory()`` of either store: called between batches (e.g. LMDB's map pages).
+        self.trims = [store.trim_memory for store in (src, dst) if _has(store, "trim_memory")]
         self.rows_sink = _has(dst, "add_rows")
         self.add: Callable[[List[Any]], Any] = dst.add_rows if self.rows_sink else dst.add
         self.progress = progress
@@ -224,6 +226,8 @@ class _Copier:
                     self.new += added
                 else:
                     self.new = None
+            for trim in self.trims:
+                trim()
             self.report_progress(force=False)
 
     def prepare(self, thunk: Any) -> Any:

@@ -26,6 +26,7 @@ import lmdb as _lmdb_module
 
 from reference_stores.lmdb.config import LMDBOptions
 from reference_stores.lmdb.gate import Gate
+from reference_stores.lmdb.mapped import drop_mapped_pages
 from reference_stores.lmdb.names import NameCache
 from reference_stores.lmdb.types import DB_NAMES, Dbs, Txn
 from tracestore import StoreConfigError, TraceStoreError
@@ -104,6 +105,13 @@ class SharedEnv:
                     self._adopt_map_size()
 
     # -- map size -------------------------------------------------------------------
+
+    def drop_mapped_pages(self) -> None:
+        """Give back the resident pages of the map (``lmdb.mapped``); no remap can run meanwhile."""
+        with self._gate.shared():
+            self._current()
+            data = os.path.join(self.options.path, "data.mdb") if self.options.subdir else self.options.path
+            drop_mapped_pages(data)
 
     def map_size(self) -> int:
         env, _ = self._current()

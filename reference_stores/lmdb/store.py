@@ -178,6 +178,11 @@ class LMDBStore(CallTraceStore):
     def list_modules(self) -> List[str]:
         return self._env().read(module_names)
 
+    def trim_memory(self) -> None:
+        """Give back the pages of the memory map this process touched (``lmdb.mapped``); a bulk
+        job (``tracestore.copy``) calls it between batches so that its RSS does not grow with the file."""
+        self._env().drop_mapped_pages()
+
     def close(self) -> None:
         """Release this store's share of the environment (closed when no store uses it)."""
         self._shared = None

@@ -139,3 +139,18 @@ def test_postgres_read_only_never_creates_a_table(schemas: SchemaFactory) -> Non
         PostgresStore.make_read_only_store(schemas.connection_string(schema))
     with admin_connect() as conn:
         assert conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() is None
+
+
+def test_lmdb_trim_memory_gives_back_map_pages_and_reads_stay_right(tmp_path: pathlib.Path) -> None:
+    from reference_stores.lmdb.mapped import mapped_ranges
+
+    path = tmp_path / "traces.lmdb"
+    store = LMDBStore.make_store(str(path))
+    store.add(production_workload(ROWS))
+    before = [(r.module, r.qualname, r.arg_types) for r in store.iter_rows()]
+    assert mapped_ranges(str(path / "data.mdb"))  # the map is found (Linux)
+    store.trim_memory()
+    assert [(r.module, r.qualname, r.arg_types) for r in store.iter_rows()] == before
+    store.add(production_workload(10, seed=5))
+    store.trim_memory()
+    assert store.list_modules()
