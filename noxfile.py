@@ -41,7 +41,16 @@ STORES = {
     "mysql": "reference_stores.mysql:MySQLStore",
     "redis": "reference_stores.redis:RedisStore",
 }
-BENCHMARKS = ["bench_encoding", "bench_sqlite", "bench_lmdb", "bench_postgres", "bench_mysql", "bench_redis"]
+BENCHMARKS = [
+    "bench_encoding",
+    "bench_sqlite",
+    "bench_lmdb",
+    "bench_postgres",
+    "bench_mysql",
+    "bench_redis",
+    "bench_copy",
+    "bench_upgrade",
+]
 
 
 def _install(session: nox.Session) -> None:

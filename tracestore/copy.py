@@ -20,7 +20,12 @@ The copy uses only the store interface:
 Two optional extension methods make a copy faster or import-free (see ``RowSource``
 and ``RowSink``): a source's ``iter_rows()`` streams every row oldest first (keeping
 the order across modules too), and a destination's ``add_rows(rows)`` stores
-``CallTraceRow``s as they are, with no decoding at all.
+``CallTraceRow``s as they are, with no decoding at all.  A copy streams: it holds one
+batch at a time, so its memory does not grow with the store.  An ``add_rows`` that
+returns how many of the rows it did not hold yet lets the report say how many were new.
+
+The source is opened read-only where its class can (``open_source``: the optional
+classmethod ``make_read_only_store``), so a copy never writes to it.
 """
 
 from __future__ import annotations
@@ -43,8 +48,8 @@ from typing import (
 )
 
 from tracestore.encoding import CallTraceRow, arg_types_from_json, row_fields, type_from_json
-from tracestore.errors import DecodeError, MalformedRowError
-from tracestore.loading import StoreLike
+from tracestore.errors import DecodeError, MalformedRowError, StoreConfigError
+from tracestore.loading import StoreLike, load_store_class, parse_store_spec
 from tracestore.lookup import get_func_in_module
 from tracestore.trace import CallTrace
 
@@ -57,6 +62,7 @@ __all__ = [
     "RowSource",
     "copy_notes",
     "copy_traces",
+    "open_source",
 ]
 
 ALL = 2**31 - 1
@@ -74,7 +80,7 @@ class RowSource(Protocol):
 class RowSink(Protocol):
     """Optional destination extension: store encoded rows as they are, in order, like ``add``."""
 
-    def add_rows(self, rows: Iterable[CallTraceRow]) -> None: ...
+    def add_rows(self, rows: Iterable[CallTraceRow]) -> Optional[int]: ...
 
 
 class CopyFailure(NamedTuple):
@@ -96,7 +102,12 @@ class CopyProgress(NamedTuple):
 
 
 class CopyReport(NamedTuple):
-    """The outcome of ``copy_traces``: ``failures`` holds the first ``FAILURES_KEPT`` of ``failed``."""
+    """The outcome of ``copy_traces``: ``failures`` holds the first ``FAILURES_KEPT`` of ``failed``.
+
+    ``read`` rows were read from the source; ``copied`` of them were passed to the
+    destination (the others failed to decode, or their module was up to date); ``new`` of
+    those the destination did not hold yet (None when it does not say).
+    """
 
     modules: int
     copied: int
@@ -106,6 +117,13 @@ class CopyReport(NamedTuple):
     up_to_date: int  # modules skipped: dst already lists their traces, in order, as the most recent
     streamed: bool  # the source's iter_rows() was used
     decoded: bool  # traces were decoded (the destination has no add_rows())
+    read: int = 0
+    new: Optional[int] = None
+
+    @property
+    def already_there(self) -> Optional[int]:
+        """Rows read that the destination held already (None when it does not say)."""
+        return None if self.new is None else self.read - self.failed - self.new
 
 
 ProgressCallback = Callable[[CopyProgress], None]
@@ -147,7 +165,7 @@ def copy_traces(
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
-    copier = _Copier(dst, progress)
+    copier = _Copier(dst, progress, src)
     if _has(src, "iter_rows"):
         copier.copy_batches(_batches(cast(RowSource, src).iter_rows(), batch_size))
         copier.report_progress(force=True)
@@ -163,6 +181,7 @@ def copy_traces(
             thunks = src.filter(module, None, ALL)
             if _up_to_date(dst, module, thunks):
                 copier.up_to_date += 1
+                copier.read += len(thunks)
             else:
                 copier.copy_batches(_batches(reversed(thunks), batch_size))
             copier.modules_done += 1
@@ -173,9 +192,11 @@ def copy_traces(
 class _Copier:
     """The running state of one copy: counts, kept failures, the progress clock."""
 
-    def __init__(self, dst: Any, progress: Optional[ProgressCallback]) -> None:
+    def __init__(self, dst: Any, progress: Optional[ProgressCallback], src: Any = None) -> None:
+        # Optional ``trim_memory()`` of either store: called between batches (e.g. LMDB's map pages).
+        self.trims = [store.trim_memory for store in (src, dst) if _has(store, "trim_memory")]
         self.rows_sink = _has(dst, "add_rows")
-        self.add: Callable[[List[Any]], None] = dst.add_rows if self.rows_sink else dst.add
+        self.add: Callable[[List[Any]], Any] = dst.add_rows if self.rows_sink else dst.add
         self.progress = progress
         self.started = time.perf_counter()
         self.last_report = self.started
@@ -186,14 +207,27 @@ class _Copier:
         self.failed = 0
         self.failures: List[CopyFailure] = []
         self.up_to_date = 0
+        self.read = 0
+        self.new: Optional[int] = 0 if self.rows_sink else None  # None: the destination does not say
         self.decoder = RowDecoder()
 
     def copy_batches(self, batches: Iterator[List[Any]]) -> None:
         for batch in batches:
-            items = [item for item in map(self.prepare, batch) if item is not None]
+            self.read += len(batch)
+            if self.rows_sink and all(type(item) is CallTraceRow for item in batch):
+                items = batch  # rows to a row sink: as they are (it checks them itself)
+                self.modules_seen.update({row.module for row in batch})
+            else:
+                items = [item for item in map(self.prepare, batch) if item is not None]
             if items:
-                self.add(items)
+                added = self.add(items)
                 self.copied += len(items)
+                if isinstance(added, int) and not isinstance(added, bool) and self.new is not None:
+                    self.new += added
+                else:
+                    self.new = None
+            for trim in self.trims:
+                trim()
             self.report_progress(force=False)
 
     def prepare(self, thunk: Any) -> Any:
@@ -237,6 +271,8 @@ class _Copier:
             self.up_to_date,
             streamed,
             not self.rows_sink,
+            self.read,
+            self.new,
         )
 
 
@@ -294,6 +330,20 @@ class RowDecoder:
             cache.clear()
         cache[key] = value
         return value
+
+
+def open_source(spec: str) -> Tuple[StoreLike, bool]:
+    """Open the store ``spec`` names for reading: read-only where its class has
+    ``make_read_only_store(connection_string)``; returns the store and whether it is read-only."""
+    path, connection = parse_store_spec(spec)
+    cls: Any = load_store_class(path)
+    maker = getattr(cls, "make_read_only_store", None)
+    try:
+        if callable(maker):
+            return maker(connection), True
+        return cls.make_store(connection), False
+    except StoreConfigError as exc:
+        raise StoreConfigError(f"{path}: {exc}") from exc
 
 
 def _up_to_date(dst: Any, module: str, thunks: Sequence[Any]) -> bool:

@@ -31,6 +31,7 @@ STORE_ALIASES: Dict[str, str] = {
     "postgres": "reference_stores.postgres:PostgresStore",
     "mysql": "reference_stores.mysql:MySQLStore",
     "redis": "reference_stores.redis:RedisStore",
+    "monkeytype": "reference_stores.sqlite:MonkeyTypeFileStore",  # MonkeyType's plain file format
 }
 """Short names for the reference stores, as import paths (imported only when used)."""
 

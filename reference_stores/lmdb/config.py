@@ -14,7 +14,7 @@ DEFAULT_MAP_SIZE = 64 * 1024 * 1024
 MIN_MAP_SIZE = 64 * 1024
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-_OPTIONS = ("map_size", "subdir", "sync")
+_OPTIONS = ("map_size", "subdir", "sync", "readonly")
 
 
 class LMDBOptions(NamedTuple):
@@ -24,6 +24,7 @@ class LMDBOptions(NamedTuple):
     map_size: int = DEFAULT_MAP_SIZE
     subdir: bool = True
     sync: bool = True
+    readonly: bool = False
 
 
 def parse_connection_string(connection_string: str) -> LMDBOptions:
@@ -47,7 +48,19 @@ def parse_connection_string(connection_string: str) -> LMDBOptions:
         options = options._replace(subdir=_flag(connection_string, "subdir", raw["subdir"]))
     if "sync" in raw:
         options = options._replace(sync=_flag(connection_string, "sync", raw["sync"]))
+    if "readonly" in raw:
+        options = options._replace(readonly=_flag(connection_string, "readonly", raw["readonly"]))
     return options
+
+
+def read_only_connection_string(connection_string: str) -> str:
+    """``connection_string`` with ``readonly=true`` added (unless it sets ``readonly``)."""
+    if "?" not in connection_string:
+        return connection_string + "?readonly=true"
+    query = connection_string.rpartition("?")[2]
+    if any(part.partition("=")[0] == "readonly" for part in query.split("&")):
+        return connection_string
+    return connection_string + ("&" if query else "") + "readonly=true"
 
 
 def _split_options(connection_string: str, query: str) -> Dict[str, str]:

@@ -26,6 +26,7 @@ import lmdb as _lmdb_module
 
 from reference_stores.lmdb.config import LMDBOptions
 from reference_stores.lmdb.gate import Gate
+from reference_stores.lmdb.mapped import drop_mapped_pages
 from reference_stores.lmdb.names import NameCache
 from reference_stores.lmdb.types import DB_NAMES, Dbs, Txn
 from tracestore import StoreConfigError, TraceStoreError
@@ -104,6 +105,13 @@ class SharedEnv:
                     self._adopt_map_size()
 
     # -- map size -------------------------------------------------------------------
+
+    def drop_mapped_pages(self) -> None:
+        """Give back the resident pages of the map (``lmdb.mapped``); no remap can run meanwhile."""
+        with self._gate.shared():
+            self._current()
+            data = os.path.join(self.options.path, "data.mdb") if self.options.subdir else self.options.path
+            drop_mapped_pages(data)
 
     def map_size(self) -> int:
         env, _ = self._current()
@@ -189,6 +197,11 @@ def open_shared_env(options: LMDBOptions, connection_string: str) -> SharedEnv:
             env, dbs = _open_checked(options, connection_string)
             shared = SharedEnv(key, options, env, dbs)
             _REGISTRY[key] = shared
+        elif shared.options.readonly and not options.readonly:
+            raise StoreConfigError(
+                f"LMDB connection string {connection_string!r}: this process has the environment open "
+                "read-only (readonly=true); close those stores first to open it for writing"
+            )
         shared.users += 1
         return shared
 
@@ -279,6 +292,8 @@ def _files_to_create(options: LMDBOptions, connection_string: str) -> List[pathl
     if not exists and not parent_is_dir:
         what = "is not a directory" if os.path.lexists(path.parent) else "does not exist"
         raise fail(f"the parent directory {str(path.parent)!r} {what}")
+    if options.readonly and not os.path.isfile(path / "data.mdb" if options.subdir else path):
+        raise fail(f"readonly=true opens an existing environment, and {options.path!r} holds none")
     if options.subdir:
         if exists and not is_dir:
             raise fail(
@@ -305,6 +320,12 @@ def _remove_created(created: List[pathlib.Path]) -> None:
 
 
 def _open_environment(options: LMDBOptions) -> Tuple[Any, Dbs]:
+    """Open (or create) the environment; read-only (``readonly``): LMDB's ``readonly=True``.
+
+    A read-only environment never writes ``data.mdb``; readers still register in the lock
+    file (``lock=True``), so that a writer in another process never reuses pages that they
+    read: turning locking off is only safe when nothing writes, which we cannot know.
+    """
     try:
         env = lmdb.open(
             options.path,
@@ -314,14 +335,15 @@ def _open_environment(options: LMDBOptions) -> Tuple[Any, Dbs]:
             metasync=options.sync,
             max_dbs=len(DB_NAMES) + 2,
             lock=True,
-            create=True,
+            create=not options.readonly,
+            readonly=options.readonly,
         )
     except lmdb.InvalidError as exc:
         raise StoreConfigError(f"not an LMDB environment ({exc})") from exc
     try:
         env.reader_check()  # free the reader slots of processes that died
         _check_format(env)
-        return env, _open_databases(env)
+        return env, _existing_databases(env) if options.readonly else _open_databases(env)
     except BaseException:
         env.close()
         raise
@@ -339,6 +361,17 @@ def _check_format(env: Any) -> None:
         found = txn.get(FORMAT_KEY, db=meta) if meta is not None else None
     if found != FORMAT:
         raise StoreConfigError(f"not a tracestore LMDB environment (format {found!r}, expected {FORMAT!r})")
+
+
+def _existing_databases(env: Any) -> Dbs:
+    """The named databases of a read-only environment (each opened in a transaction of its own,
+    which py-lmdb commits, so that the handles outlive it)."""
+    with env.begin() as txn:
+        names = {bytes(key) for key in txn.cursor().iternext(values=False)}
+    missing = [name for name in DB_NAMES if name not in names]
+    if missing:
+        raise StoreConfigError(f"not a complete tracestore LMDB environment (no {missing[0]!r} database)")
+    return Dbs(*[env.open_db(name, create=False) for name in DB_NAMES])
 
 
 def _open_databases(env: Any) -> Dbs:

@@ -30,7 +30,7 @@ from tracestore import TraceStoreError
 NAME_PREFIX = b"="
 NEXT_MODULE_KEY = b"next_module"
 NEXT_TEXT_KEY = b"next_text"
-_CACHE_LIMIT = 1_000_000
+_CACHE_LIMIT = 65_536  # texts remembered: a workload repeats a few; a bulk copy must not keep them all
 _ROW_CACHE_LIMIT = 50_000  # rows whose keys are remembered: the hot, repeated ones of a workload
 
 

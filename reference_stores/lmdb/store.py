@@ -50,7 +50,7 @@ from __future__ import annotations
 import weakref
 from typing import Any, ClassVar, Iterable, Iterator, List, Optional, Tuple
 
-from reference_stores.lmdb.config import parse_connection_string
+from reference_stores.lmdb.config import parse_connection_string, read_only_connection_string
 from reference_stores.lmdb.env import SharedEnv, open_shared_env, release_shared_env
 from reference_stores.lmdb.keys import ID, text_bytes
 from reference_stores.lmdb.names import find_module_id
@@ -81,6 +81,8 @@ class LMDBStore(CallTraceStore):
     * ``subdir=false``: ``PATH`` is the data file itself, the lock file is ``PATH-lock``.
     * ``sync=false``: do not flush to disk on commit. Faster; a crash of the
       process loses nothing committed, but a crash of the machine may (S10 weakened).
+    * ``readonly=true``: open an existing environment read-only (LMDB's ``readonly``):
+      ``data.mdb`` is never written, and ``add`` raises ``TraceStoreError``.
 
     Errors (S14): an unparsable string, a missing parent directory, a path that is a
     regular file, or a file or environment that is not a tracestore LMDB environment
@@ -95,8 +97,9 @@ class LMDBStore(CallTraceStore):
     distinct_results = True
     example_connection_string: ClassVar[str] = "{directory}/traces.lmdb"
 
-    def __init__(self, shared: SharedEnv) -> None:
+    def __init__(self, shared: SharedEnv, readonly: bool = False) -> None:
         self._shared: Optional[SharedEnv] = shared
+        self._readonly = readonly or shared.options.readonly
         self._release = weakref.finalize(self, release_shared_env, shared)
         #: Cursor positionings and steps made by this store's latest ``filter`` (a test hook).
         self.last_filter_steps = 0
@@ -104,17 +107,23 @@ class LMDBStore(CallTraceStore):
     @classmethod
     def make_store(cls, connection_string: str) -> LMDBStore:
         options = parse_connection_string(connection_string)
-        return cls(open_shared_env(options, connection_string))
+        return cls(open_shared_env(options, connection_string), options.readonly)
+
+    @classmethod
+    def make_read_only_store(cls, connection_string: str) -> LMDBStore:
+        """The store ``connection_string`` names, opened read-only (``readonly=true`` unless it says)."""
+        return cls.make_store(read_only_connection_string(connection_string))
 
     def add(self, traces: Iterable[Any]) -> None:
         self._store(list(serialize_tuples(traces)))
 
-    def add_rows(self, rows: Iterable[Any]) -> None:
+    def add_rows(self, rows: Iterable[Any]) -> int:
         """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``).
 
         Raises ``EncodeError``, storing nothing, for a row with a field of the wrong type.
+        Returns how many of the distinct rows were not stored before.
         """
-        self._store([row.as_tuple() for row in checked_rows(rows)])
+        return self._store([row.as_tuple() for row in checked_rows(rows)])
 
     def iter_rows(self) -> Iterator[CallTraceThunk]:
         """Every stored row, oldest first across modules, streamed (``tracestore.copy.RowSource``).
@@ -125,15 +134,18 @@ class LMDBStore(CallTraceStore):
         """
         return stream_rows(self._env)
 
-    def _store(self, encoded: List[RowTuple]) -> None:
+    def _store(self, encoded: List[RowTuple]) -> int:
         """Store rows in one write transaction (all or nothing), each distinct row at its last place."""
+        if self._readonly:
+            raise TraceStoreError("this LMDBStore was opened read-only (readonly=true)")
         rows = latest_distinct(encoded)
         if not rows:
-            return
+            return 0
         shared = self._env()
         cache = shared.cache
-        interner = shared.write(lambda txn, dbs: write_rows(txn, dbs, rows, cache), size_hint(rows))
+        interner, new = shared.write(lambda txn, dbs: write_rows(txn, dbs, rows, cache), size_hint(rows))
         cache.publish(interner)
+        return new
 
     def filter(
         self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000
@@ -165,6 +177,11 @@ class LMDBStore(CallTraceStore):
 
     def list_modules(self) -> List[str]:
         return self._env().read(module_names)
+
+    def trim_memory(self) -> None:
+        """Give back the pages of the memory map this process touched (``lmdb.mapped``); a bulk
+        job (``tracestore.copy``) calls it between batches so that its RSS does not grow with the file."""
+        self._env().drop_mapped_pages()
 
     def close(self) -> None:
         """Release this store's share of the environment (closed when no store uses it)."""

@@ -7,7 +7,7 @@ costs LMDB work per distinct row, not per trace.
 
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 from reference_stores.lmdb.keys import ID, ID_SIZE, NONE_ID, ROW_IDS, SEQ, RowKeys, RowTuple
 from reference_stores.lmdb.names import Interner, NameCache
@@ -30,11 +30,13 @@ def size_hint(rows: Sequence[RowTuple]) -> int:
     return len(rows) * _ROW_BYTES + sum(len(row[2]) for row in rows[:1000]) * 4
 
 
-def write_rows(txn: Txn, dbs: Dbs, rows: Sequence[RowTuple], cache: NameCache) -> Interner:
+def write_rows(txn: Txn, dbs: Dbs, rows: Sequence[RowTuple], cache: NameCache) -> Tuple[Interner, int]:
     """Store ``rows`` as the most recent, in order; a row stored before moves to its new place.
 
-    Returns the ``Interner`` whose new ids the cache may take once the transaction commits.
+    Returns the ``Interner`` whose new ids the cache may take once the transaction commits,
+    and how many of the rows were not stored before.
     """
+    new = 0
     interner = Interner(txn, dbs, cache)
     value = txn.get(SEQ_KEY, db=dbs.meta)
     seq = 0 if value is None else int(SEQ.unpack(value)[0])
@@ -52,10 +54,12 @@ def write_rows(txn: Txn, dbs: Dbs, rows: Sequence[RowTuple], cache: NameCache) -
         if old_seq is not None:
             recent.pop(mkey + old_seq)
             byqual.pop(qkey + old_seq)
+        else:
+            new += 1
         recent.put(mkey + seq_bytes, ids)
         byqual.put(qkey + seq_bytes, b"")
     txn.put(SEQ_KEY, SEQ.pack(seq), db=dbs.meta)
-    return interner
+    return interner, new
 
 
 def _row_keys(interner: Interner, cache: NameCache, row: RowTuple) -> RowKeys:

@@ -13,9 +13,12 @@ from tracestore import StoreConfigError
 
 SCHEMA_PARAM = "tracestore_schema"
 TABLE_PARAM = "tracestore_table"
+READ_ONLY_PARAM = "tracestore_readonly"
 DEFAULT_SCHEMA = "tracestore"
 DEFAULT_TABLE = "call_traces"
 URL_FORM = "postgresql://[user[:password]@][host][:port][/dbname][?tracestore_schema=NAME&...]"
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+READ_ONLY_OPTION = "-c default_transaction_read_only=on"  # every transaction of the session
 
 # Applied unless the connection string sets them: fail fast, notice a dead peer, never wait forever.
 DEFAULT_PARAMS: Dict[str, str] = {
@@ -45,6 +48,7 @@ class PostgresConfig(NamedTuple):
     schema: str
     table: str
     display: str  # the connection string with any password masked, for messages
+    read_only: bool = False  # tracestore_readonly=true: every transaction is READ ONLY
 
 
 def mask_password(connection_string: str) -> str:
@@ -65,17 +69,36 @@ def parse_connection_string(connection_string: str) -> PostgresConfig:
     if not connection_string.startswith(("postgresql://", "postgres://")):
         raise fail(f"not a PostgreSQL URL (expected {URL_FORM})")
     url, ours = _split_our_params(connection_string, fail)
-    unknown = sorted(set(ours) - {SCHEMA_PARAM, TABLE_PARAM})
+    unknown = sorted(set(ours) - {SCHEMA_PARAM, TABLE_PARAM, READ_ONLY_PARAM})
     if unknown:
-        raise fail(f"unknown parameter {unknown[0]!r} (known: {SCHEMA_PARAM}, {TABLE_PARAM})")
+        raise fail(
+            f"unknown parameter {unknown[0]!r} (known: {SCHEMA_PARAM}, {TABLE_PARAM}, {READ_ONLY_PARAM})"
+        )
+    read_only = _flag(ours.get(READ_ONLY_PARAM, "false"), fail)
     schema = _identifier(ours.get(SCHEMA_PARAM, DEFAULT_SCHEMA), SCHEMA_PARAM, _MAX_SCHEMA, fail)
     table = _identifier(ours.get(TABLE_PARAM, DEFAULT_TABLE), TABLE_PARAM, _MAX_TABLE, fail)
     try:
         params = conninfo_to_dict(url)
     except ProgrammingError as exc:
         raise fail(f"not a valid libpq URL: {exc}") from None
-    conninfo = make_conninfo("", **_with_defaults({k: str(v) for k, v in params.items()}))
-    return PostgresConfig(conninfo, schema, table, display)
+    conninfo = make_conninfo("", **_with_defaults({k: str(v) for k, v in params.items()}, read_only))
+    return PostgresConfig(conninfo, schema, table, display, read_only)
+
+
+def read_only_connection_string(connection_string: str) -> str:
+    """``connection_string`` with ``tracestore_readonly=true`` added (unless it sets it)."""
+    query = connection_string.partition("?")[2]
+    if any(unquote_plus(part.partition("=")[0]) == READ_ONLY_PARAM for part in query.split("&")):
+        return connection_string
+    return connection_string + ("&" if "?" in connection_string else "?") + READ_ONLY_PARAM + "=true"
+
+
+def _flag(value: str, fail: _Fail) -> bool:
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise fail(f"{READ_ONLY_PARAM} must be true or false, not {value!r}")
 
 
 def _split_our_params(connection_string: str, fail: _Fail) -> Tuple[str, Dict[str, str]]:
@@ -108,9 +131,11 @@ def _identifier(name: str, param: str, max_length: int, fail: _Fail) -> str:
     return name
 
 
-def _with_defaults(params: Dict[str, str]) -> Dict[str, str]:
+def _with_defaults(params: Dict[str, str], read_only: bool) -> Dict[str, str]:
     merged = {**DEFAULT_PARAMS, **params}
     # Our statement_timeout goes first so that an "-c statement_timeout=..." in the URL's options wins.
     ours = f"-c statement_timeout={DEFAULT_STATEMENT_TIMEOUT_MS}"
+    if read_only:  # last, so that the URL's options cannot turn it off
+        return {**merged, "options": " ".join(filter(None, [ours, params.get("options"), READ_ONLY_OPTION]))}
     merged["options"] = f"{ours} {params['options']}" if params.get("options") else ours
     return merged

@@ -35,7 +35,7 @@ class Statements(NamedTuple):
     exists: sql.Composed  # one row: the table's regclass, or NULL
     create: sql.Composed  # the DDL; run it under ``lock``, only when ``exists`` says NULL
     check: sql.Composed  # fails unless the table has the columns the store uses
-    upsert: sql.Composed  # params: keys, modules, qualnames, arg_types, return_types, yield_types
+    upsert: sql.Composed  # params: keys, modules, ...; returns how many rows were new
     # filter's queries by (kind, long module); see filter_query for their parameters.
     filters: Mapping[Tuple[str, bool], sql.Composed]
     modules: sql.Composed
@@ -141,10 +141,13 @@ def statements(schema: str, table: str) -> Statements:
                 FROM unnest(%b::bytea[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[])
                     WITH ORDINALITY AS u (k, m, q, a, r, y, n)
                 ORDER BY n
+            ), done AS (
+                INSERT INTO {table} AS t ({columns})
+                SELECT seq, k, m, q, a, r, y FROM batch ORDER BY k
+                ON CONFLICT (trace_key) DO UPDATE SET seq = GREATEST(t.seq, EXCLUDED.seq)
+                RETURNING (t.xmax::text = '0') AS inserted  -- xmax 0: a new row, not an update
             )
-            INSERT INTO {table} AS t ({columns})
-            SELECT seq, k, m, q, a, r, y FROM batch ORDER BY k
-            ON CONFLICT (trace_key) DO UPDATE SET seq = GREATEST(t.seq, EXCLUDED.seq)
+            SELECT count(*) FILTER (WHERE inserted) FROM done
             """
         ),
         filters=filters,

@@ -11,7 +11,11 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import TupleRow
 
-from reference_stores.postgres.config import PostgresConfig, parse_connection_string
+from reference_stores.postgres.config import (
+    PostgresConfig,
+    parse_connection_string,
+    read_only_connection_string,
+)
 from reference_stores.postgres.rows import escape, make_batch, unescape
 from reference_stores.postgres.sql import Statements, filter_query, statements
 from reference_stores.rows import checked_rows
@@ -42,6 +46,9 @@ class PostgresStore(CallTraceStore):
         postgresql://[user[:password]@][host][:port][/dbname][?param=value&...]
             tracestore_schema=NAME   schema of the table (default "tracestore"), created if missing
             tracestore_table=NAME    table name (default "call_traces")
+            tracestore_readonly=true read only: every transaction of the session is READ ONLY
+                                     (default_transaction_read_only), the table must exist,
+                                     and add raises TraceStoreError
 
     Names are ASCII letters, digits and underscores. Every other parameter goes to libpq
     unchanged. Unless the URL sets them, these apply: ``connect_timeout=5``, TCP keepalives
@@ -78,6 +85,16 @@ class PostgresStore(CallTraceStore):
         return cls(parse_connection_string(connection_string))
 
     @classmethod
+    def make_read_only_store(cls, connection_string: str) -> PostgresStore:
+        """The store ``connection_string`` names, read-only (``tracestore_readonly=true`` unless it says)."""
+        return cls.make_store(read_only_connection_string(connection_string))
+
+    @property
+    def config(self) -> PostgresConfig:
+        """What the connection string named (the libpq parameters it connects with, ...)."""
+        return self._config
+
+    @classmethod
     def drop_store(cls, connection_string: str) -> None:
         """Delete the store the string names: its table, and its schema if that is then empty
         (never ``public``). The kit's runner calls it for each store it made."""
@@ -97,12 +114,12 @@ class PostgresStore(CallTraceStore):
     def add(self, traces: Iterable[Any]) -> None:
         self._store("add", serialize_traces(traces))
 
-    def add_rows(self, rows: Iterable[Any]) -> None:
+    def add_rows(self, rows: Iterable[Any]) -> int:
         """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``).
 
         Raises ``EncodeError``, storing nothing, for a row with a field of the wrong type.
         """
-        self._store("add_rows", checked_rows(rows))
+        return self._store("add_rows", checked_rows(rows))
 
     def iter_rows(self) -> Iterator[CallTraceRow]:
         """Every stored row, oldest first across modules, streamed (``tracestore.copy.RowSource``).
@@ -114,13 +131,18 @@ class PostgresStore(CallTraceStore):
         # A generator here, so that it keeps the store (whose finalizer closes the link) alive.
         yield from self._link.stream(self._sql.oldest_first, STREAM_CHUNK)
 
-    def _store(self, what: str, rows: Iterable[CallTraceRow]) -> None:
+    def _store(self, what: str, rows: Iterable[CallTraceRow]) -> int:
         """Upsert rows in one statement (all or nothing), each distinct row at its last place."""
+        if self._config.read_only:
+            raise TraceStoreError(f"{what}: {self!r} was opened read-only (tracestore_readonly=true)")
         batch = make_batch(rows)
         if not batch.keys:
-            return
+            return 0
         # Never prepared: psycopg prepares a statement on its 5th run in a separate round trip.
-        self._link.run(what, lambda conn: conn.execute(self._sql.upsert, tuple(batch), prepare=False))
+        found = self._link.run(
+            what, lambda conn: conn.execute(self._sql.upsert, tuple(batch), prepare=False).fetchone()
+        )
+        return 0 if found is None else int(found[0])
 
     def filter(
         self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000
@@ -182,7 +204,10 @@ class _Link:
             ) from None
         self._conn = conn
         try:
-            _ensure_table(conn, sql)
+            if self._config.read_only:
+                conn.execute(sql.check)  # the table must be there: a read-only session creates nothing
+            else:
+                _ensure_table(conn, sql)
         except psycopg.Error as exc:
             raise StoreConfigError(
                 f"PostgresStore connection string {display!r}: cannot use the table: {_message(exc)}"

@@ -1,8 +1,9 @@
 """Parse a ``SQLiteStore`` connection string into what ``sqlite3.connect`` needs (rule S14).
 
-Forms (see ``SQLiteStore``): ``PATH``, ``PATH?table=NAME&timeout=SECONDS&synchronous=MODE``,
+Forms (see ``SQLiteStore``): ``PATH``, ``PATH?table=NAME&timeout=SECONDS&synchronous=MODE&mode=ro``,
 ``:memory:`` (with the same optional parameters) and SQLite URIs ``file:PATH?...``, whose
 SQLite parameters (``mode``, ``cache``, ``vfs``, ``immutable``, ...) pass through untouched.
+``mode=ro`` (either form) opens the file read-only: it must exist, and nothing writes to it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 from tracestore import StoreConfigError
 
@@ -18,7 +19,8 @@ DEFAULT_TABLE = "monkeytype_call_traces"  # MonkeyType's own table name
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_SYNCHRONOUS = "NORMAL"
 SYNCHRONOUS_MODES = ("NORMAL", "FULL", "EXTRA")
-OUR_PARAMS = ("table", "timeout", "synchronous")
+OUR_PARAMS = ("table", "timeout", "synchronous", "mode")  # mode: plain form only, "ro"
+READ_ONLY_MODE = "ro"
 MEMORY = ":memory:"
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -37,6 +39,7 @@ class SQLiteConfig(NamedTuple):
     timeout: float  # seconds to wait for a lock, and to keep retrying a busy database
     synchronous: str
     display: str  # the connection string, for messages
+    read_only: bool = False  # mode=ro: SQLite opens the file read-only, the store never writes
 
 
 def parse_connection_string(connection_string: str) -> SQLiteConfig:
@@ -50,8 +53,9 @@ def parse_connection_string(connection_string: str) -> SQLiteConfig:
     if not connection_string:
         raise fail(f"empty; give a file path, or {MEMORY!r} for a private in-memory store")
     if connection_string.startswith("file:"):
-        database, ours, path = _split_uri(connection_string, fail)
+        database, ours, path, sqlite_mode = _split_uri(connection_string, fail)
         uri = True
+        read_only = sqlite_mode == READ_ONLY_MODE
     else:
         head, _, query = connection_string.partition("?")
         ours = _our_params(query, fail, allow_others=False)[0]
@@ -59,6 +63,13 @@ def parse_connection_string(connection_string: str) -> SQLiteConfig:
         path = None if head == MEMORY else head
         if not head:
             raise fail("no file path before '?'")
+        read_only = _read_only(ours.get("mode"), fail)
+        if read_only:
+            if path is None:
+                raise fail("mode=ro needs a file: a private in-memory store cannot be read-only")
+            if not os.path.isfile(head):
+                raise fail(f"mode=ro opens an existing file read-only, and {head!r} is not one")
+            database, uri = file_uri(head, READ_ONLY_MODE), True
     table = ours.get("table", DEFAULT_TABLE)
     if not _IDENTIFIER.match(table) or len(table) > _MAX_TABLE or table.lower().startswith("sqlite_"):
         raise fail(
@@ -71,7 +82,28 @@ def parse_connection_string(connection_string: str) -> SQLiteConfig:
         raise fail(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, not {ours['synchronous']!r}")
     if path is not None:
         _check_path(path, fail)
-    return SQLiteConfig(database, uri, path, table, timeout, synchronous, connection_string)
+    return SQLiteConfig(database, uri, path, table, timeout, synchronous, connection_string, read_only)
+
+
+def read_only_connection_string(connection_string: str) -> str:
+    """``connection_string`` with ``mode=ro`` added (unless it has a mode already)."""
+    head, _, query = connection_string.partition("?")
+    if any(piece.partition("=")[0] == "mode" for piece in query.split("&")):
+        return connection_string
+    return head + "?" + (query + "&" if query else "") + "mode=" + READ_ONLY_MODE
+
+
+def file_uri(path: str, mode: str) -> str:
+    """A SQLite URI for the file ``path`` opened in ``mode`` (``ro``, ``rw``, ``rwc``)."""
+    return "file:" + quote(os.path.abspath(path)) + "?mode=" + mode
+
+
+def _read_only(mode: Optional[str], fail: _Fail) -> bool:
+    if mode is None:
+        return False
+    if mode != READ_ONLY_MODE:
+        raise fail(f"mode must be {READ_ONLY_MODE!r} (read-only) if given, not {mode!r}")
+    return True
 
 
 def _our_params(query: str, fail: _Fail, allow_others: bool) -> Tuple[Dict[str, str], List[str]]:
@@ -84,7 +116,7 @@ def _our_params(query: str, fail: _Fail, allow_others: bool) -> Tuple[Dict[str, 
         except ValueError:
             raise fail(f"cannot parse the parameter {piece!r} (expected name=value)") from None
         for key, value in pairs:
-            if key in OUR_PARAMS:
+            if key in OUR_PARAMS and not (allow_others and key == "mode"):  # a URI's mode is SQLite's
                 if key in ours:
                     raise fail(f"parameter {key!r} given twice")
                 ours[key] = value
@@ -98,8 +130,8 @@ def _our_params(query: str, fail: _Fail, allow_others: bool) -> Tuple[Dict[str, 
     return ours, others
 
 
-def _split_uri(uri: str, fail: _Fail) -> Tuple[str, Dict[str, str], Optional[str]]:
-    """The URI without our parameters, our parameters, and the file path (None if in memory)."""
+def _split_uri(uri: str, fail: _Fail) -> Tuple[str, Dict[str, str], Optional[str], Optional[str]]:
+    """The URI without our parameters, our parameters, the file path (None if in memory), SQLite's mode."""
     body, _, fragment = uri.partition("#")
     location, _, query = body.partition("?")
     ours, others = _our_params(query, fail, allow_others=True)
@@ -112,9 +144,10 @@ def _split_uri(uri: str, fail: _Fail) -> Tuple[str, Dict[str, str], Optional[str
             raise fail(f"SQLite URIs name a local file; authority {authority!r} is not allowed")
         path = slash + rest
     path = unquote(path)
-    if path in ("", MEMORY) or sqlite_params.get("mode") == "memory":
-        return database, ours, None
-    return database, ours, path
+    mode = sqlite_params.get("mode")
+    if path in ("", MEMORY) or mode == "memory":
+        return database, ours, None, mode
+    return database, ours, path, mode
 
 
 def _timeout(text: Optional[str], fail: _Fail) -> float:

@@ -34,7 +34,7 @@ MAX_MODULE_ID = (1 << (63 - SEQ_BITS)) - 1
 CLOCK_KEY = "clock"  # the meta row holding the next tick
 INGEST_CHUNK = 20_000
 LOOKUP_CHUNK = 500  # digests per "IN (...)" query; under SQLite's oldest parameter limit (999)
-TRACE_CACHE_LIMIT = 50_000  # rows whose trace id this process remembers (a program's hot traces)
+TRACE_CACHE_LIMIT = 20_000  # rows whose trace id this process remembers (a program's hot traces)
 
 _UNSTORABLE = re.compile("[\x01\ud800-\udfff]")
 _ESCAPED = re.compile("\x01([0-9a-f]{4})")
@@ -128,8 +128,8 @@ class _Writer:
         self.next_id: Dict[Tuple[str, int], int] = {}
         self.tick: Optional[int] = None  # the clock's next tick, once read
 
-    def write(self, rows: Sequence[Timed]) -> None:
-        """Store ``rows`` (distinct, oldest first) and make each the newest of its module."""
+    def write(self, rows: Sequence[Timed]) -> int:
+        """Store ``rows`` (distinct, oldest first), each the newest of its module; how many are new."""
         known, created = self.known.traces, self.created.traces
         slots = [known.get(row) or created.get(row) for row, _ in rows]  # module, func, trace id
         misses = []
@@ -170,10 +170,10 @@ class _Writer:
                 f"INSERT OR REPLACE INTO {quote(n.meta)} (name, value) VALUES (?, ?)", (CLOCK_KEY, self.tick)
             )
         if not moved:
-            return
+            return len(new_traces)
         cursor = self.conn.executemany(f"UPDATE {n.q_recent} SET seq = ? WHERE trace_id = ?", moved)
         if cursor.rowcount == len(moved):
-            return
+            return len(new_traces)
         # Some stored trace has no recency row, or a remembered id is gone: the file was changed
         # behind our back.  This slower statement gives every trace that exists a recency row.
         cursor = self.conn.executemany(
@@ -183,6 +183,7 @@ class _Writer:
         )
         if cursor.rowcount != len(moved):
             raise StaleCacheError(f"{len(moved) - cursor.rowcount} remembered trace ids are gone")
+        return len(new_traces)
 
     def _lookup(self, digests: List[bytes]) -> Dict[bytes, int]:
         found: Dict[bytes, int] = {}
@@ -293,9 +294,10 @@ class _Writer:
 
 def write_rows(
     conn: sqlite3.Connection, names: Names, rows: Sequence[Timed], known: IdCache, created: IdCache
-) -> None:
-    """In the open write transaction: store ``rows`` (distinct, oldest first), each its module's newest."""
-    _Writer(conn, names, known, created).write(rows)
+) -> int:
+    """In the open write transaction: store ``rows`` (distinct, oldest first), each its module's newest;
+    returns how many of them were not stored before."""
+    return _Writer(conn, names, known, created).write(rows)
 
 
 def ingest_incoming(conn: sqlite3.Connection, names: Names, known: IdCache, created: IdCache) -> None:

@@ -16,9 +16,11 @@ For a store table ``T`` (MonkeyType's ``monkeytype_call_traces`` by default):
   into the traces table; ``filter`` reads it meanwhile;
 * ``T__ts_meta`` records the schema version.
 
-A file where ``T`` is MonkeyType's plain table is upgraded in one transaction: its
-rows move, in row-id order, to ``T__ts_incoming``, the table becomes the view, and the
-rows are folded in (duplicates collapse to their latest position, S6).
+A file where ``T`` is MonkeyType's plain table is read as it is (``sqlite.plain``) until
+the store's first ``add`` or ``python -m tracestore upgrade PATH``, which upgrade it in
+one transaction: its rows move, in row-id order, to ``T__ts_incoming``, the table becomes
+the view, and the rows are folded in (duplicates collapse to their latest position, S6);
+then ``VACUUM`` gives back the pages of the dropped table (``SQLiteStore.upgrade``).
 """
 
 from __future__ import annotations
@@ -151,6 +153,34 @@ def _version(conn: sqlite3.Connection, n: Names, objects: Dict[str, str]) -> Opt
         return None
     found = conn.execute(f"SELECT value FROM {quote(n.meta)} WHERE name = 'schema_version'").fetchone()
     return None if found is None else int(found[0])
+
+
+CURRENT, MONKEYTYPE, ABSENT, INCOMPLETE = "current", "monkeytype", "absent", "incomplete"
+
+
+def classify(conn: sqlite3.Connection, n: Names) -> str:
+    """What ``T`` is, read only: ``CURRENT``, ``MONKEYTYPE`` (its plain table), ``ABSENT``
+    or ``INCOMPLETE`` (our schema, partly made or older); else ``StoreConfigError``."""
+    objects = _objects(conn, n)
+    version = _version(conn, n, objects)
+    _check_not_newer(n, version)
+    if version == SCHEMA_VERSION and objects == n.expected():
+        return CURRENT
+    kind = objects.get(n.table)
+    if kind == "table":
+        _check_monkeytype_columns(conn, n)
+        return MONKEYTYPE
+    if kind == "view" and version is None:
+        raise StoreConfigError(f"{n.table!r} is a view that tracestore did not create")
+    if kind not in (None, "view"):
+        raise StoreConfigError(f"{n.table!r} names an existing {kind}, not a table of call traces")
+    return ABSENT if kind is None and version is None else INCOMPLETE
+
+
+def table_kind(conn: sqlite3.Connection, n: Names) -> Optional[str]:
+    """``T``'s sqlite_master type (``table``, ``view``, ...), or None: one cheap read."""
+    found = conn.execute("SELECT type FROM sqlite_master WHERE name = ?", (n.table,)).fetchone()
+    return None if found is None else str(found[0])
 
 
 def is_current(conn: sqlite3.Connection, n: Names) -> bool:

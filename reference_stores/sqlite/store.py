@@ -10,7 +10,8 @@ import threading
 from typing import Any, Callable, ClassVar, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
 from reference_stores.rows import checked_rows
-from reference_stores.sqlite.config import SQLiteConfig, parse_connection_string
+from reference_stores.sqlite import plain
+from reference_stores.sqlite.config import SQLiteConfig, parse_connection_string, read_only_connection_string
 from reference_stores.sqlite.plans import Match, newest_matching, pending_incoming
 from reference_stores.sqlite.rows import (
     IdCache,
@@ -22,14 +23,25 @@ from reference_stores.sqlite.rows import (
     write_rows,
 )
 from reference_stores.sqlite.scan import stream_rows
-from reference_stores.sqlite.schema import SEQ_BITS, Names, create_or_upgrade, is_current
-from reference_stores.sqlite.txn import connect, transaction
+from reference_stores.sqlite.schema import (
+    ABSENT,
+    CURRENT,
+    MONKEYTYPE,
+    SEQ_BITS,
+    Names,
+    classify,
+    create_or_upgrade,
+    is_current,
+    table_kind,
+)
+from reference_stores.sqlite.txn import connect, enable_wal, retrying, transaction
 from tracestore import (
     CallTraceRow,
     CallTraceStore,
     CallTraceThunk,
     EncodeError,
     StoreConfigError,
+    TraceStoreError,
     check_limit,
 )
 from tracestore.encoding import RowTuple, serialize_tuples
@@ -51,21 +63,27 @@ class SQLiteStore(CallTraceStore):
     Connection strings:
 
     * ``PATH``: a file, created if missing (its directory must exist);
-    * ``PATH?table=NAME&timeout=SECONDS&synchronous=MODE``: every parameter optional.
+    * ``PATH?table=NAME&timeout=SECONDS&synchronous=MODE&mode=ro``: every parameter optional.
       ``table`` (default ``monkeytype_call_traces``, MonkeyType's) is an identifier of
       letters, digits and ``_``; ``timeout`` (default 60) is how long a writer waits for
       another's lock; ``synchronous`` is ``NORMAL`` (default: a process crash loses
       nothing, a power cut may lose the last adds but never corrupts) or ``FULL``/``EXTRA``;
-    * ``:memory:`` (same parameters): a private in-memory store for this object;
-    * ``file:PATH?...``: a SQLite URI; SQLite's own parameters (``mode=ro``, ``vfs``, ...)
-      pass through, ours are as above.  Use it for a path that contains ``?``.
+      ``mode=ro`` opens an existing file read-only (SQLite's ``mode=ro``): ``add`` raises
+      ``TraceStoreError`` and the file is never written;
+    * ``:memory:`` (same parameters but ``mode``): a private in-memory store for this object;
+    * ``file:PATH?...``: a SQLite URI; SQLite's own parameters (``mode=ro``, ``vfs``,
+      ``immutable=1`` for a file that nothing changes meanwhile, ...) pass through, ours are
+      as above.  Use it for a path that contains ``?``.
 
     A string that cannot name a store raises ``tracestore.StoreConfigError`` naming it and
     saying why, and leaves no file behind (S14).
 
-    The file stays readable by MonkeyType 23.3.0 (``MT_DB_PATH=PATH monkeytype stub ...``)
-    and a file MonkeyType wrote is upgraded in place on open, losing no trace; even
-    MonkeyType's own later writes to it are kept.  Schema, recency and query plans:
+    The file stays readable by MonkeyType 23.3.0 (``MT_DB_PATH=PATH monkeytype stub ...``).
+    Opening never writes to a file that holds a table: a file MonkeyType wrote is read as
+    it is (``sqlite.plain``) until the first ``add`` (or ``upgrade()``, ``python -m
+    tracestore upgrade PATH``) upgrades it in place, losing no trace, and compacts it;
+    even MonkeyType's own later writes to it are kept.  A file without the table gets our
+    schema at open (unless read-only).  Schema, recency and query plans:
     ``sqlite.schema``, ``sqlite.rows`` and ``sqlite.plans``.  Concurrency: WAL, a busy
     timeout and retried ``BEGIN IMMEDIATE`` transactions (``sqlite.txn``); threads share
     one connection under a lock, and a forked child opens its own.
@@ -80,12 +98,18 @@ class SQLiteStore(CallTraceStore):
         self._names = Names.for_table(self._config.table)
         self._lock = threading.RLock()
         self._ids = IdCache()
+        self._layout = CURRENT  # what the table is: CURRENT, MONKEYTYPE or ABSENT (set by the open)
         self._conn = self._open_and_prepare()
         self._pid = os.getpid()
 
     @classmethod
     def make_store(cls, connection_string: str) -> SQLiteStore:
         return cls(connection_string)
+
+    @classmethod
+    def make_read_only_store(cls, connection_string: str) -> SQLiteStore:
+        """The store ``connection_string`` names, read-only (``mode=ro`` added unless it has a mode)."""
+        return cls(read_only_connection_string(connection_string))
 
     @property
     def config(self) -> SQLiteConfig:
@@ -95,14 +119,17 @@ class SQLiteStore(CallTraceStore):
 
     def add(self, traces: Iterable[Any]) -> None:
         """Store every serializable trace in one transaction (all or nothing); S7, S13."""
+        self._check_writable("add")
         self._store(serialize_tuples(traces))
 
-    def add_rows(self, rows: Iterable[Any]) -> None:
+    def add_rows(self, rows: Iterable[Any]) -> int:
         """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``).
 
         Raises ``EncodeError``, storing nothing, for a row with a field of the wrong type,
-        or with a lone surrogate in a JSON field (SQLite text is UTF-8).
+        or with a lone surrogate in a JSON field (SQLite text is UTF-8).  Returns how many
+        of the distinct rows were not stored before.
         """
+        self._check_writable("add_rows")
         checked = checked_rows(rows)
         for index, row in enumerate(checked):
             for name in ("arg_types", "return_type", "yield_type"):
@@ -112,29 +139,78 @@ class SQLiteStore(CallTraceStore):
                         f"add_rows: row {index} ({row.module}:{row.qualname}): field {name!r} holds a "
                         "lone surrogate, which SQLite text cannot store"
                     )
-        self._store(map(CallTraceRow.as_tuple, checked))
+        return self._store(map(CallTraceRow.as_tuple, checked))
 
     def iter_rows(self) -> Iterator[CallTraceRow]:
         """Every stored row, oldest first across modules, streamed (``tracestore.copy.RowSource``).
 
-        See ``sqlite.scan`` for what a concurrent write does to the iteration.
+        See ``sqlite.scan`` for what a concurrent write does to the iteration.  A MonkeyType
+        table not yet upgraded is read as it is (``sqlite.plain.stream_rows``).
         """
+        layout = self._read(self._layout_now)
+        if layout == MONKEYTYPE:
+            return plain.stream_rows(self._read, self._names)
+        if layout == ABSENT:
+            return iter(())
         return stream_rows(self._read, self._names)
 
-    def _store(self, encoded: Iterable[RowTuple]) -> None:
+    def upgrade(self) -> bool:
+        """Bring the file to the current schema and compact it; True if MonkeyType's table was upgraded.
+
+        One transaction moves MonkeyType's rows into our tables (all or nothing: a crash
+        leaves the old file), then ``VACUUM`` (itself one transaction) gives the dropped
+        table's pages back, so the file holds no free pages.  Called by the first ``add``;
+        a no-op, except compacting, on a current file.
+        """
+        self._check_writable("upgrade")
+        names = self._names
+        with self._lock:
+            conn = self._connection()
+            was = transaction(conn, self._config.timeout, lambda: classify(conn, names), write=False)
+
+            def upgrade(created: IdCache) -> None:
+                if not is_current(conn, names):  # another process may have done it meanwhile
+                    create_or_upgrade(conn, names)
+                    ingest_incoming(conn, names, self._ids, created)
+
+            if was != CURRENT:
+                self._write(conn, upgrade)
+            (free,) = conn.execute("PRAGMA freelist_count").fetchone()
+            if free and self._config.path is not None:
+                retrying(self._config.timeout, lambda: conn.execute("VACUUM"))
+            enable_wal(conn, self._config)
+            self._layout = CURRENT
+        return was == MONKEYTYPE
+
+    def _check_writable(self, what: str) -> None:
+        if self._config.read_only:
+            raise TraceStoreError(f"{what}: {self!r} was opened read-only (mode=ro)")
+
+    def _layout_now(self, conn: sqlite3.Connection) -> str:
+        """In a transaction: what the table is now (another process may have upgraded it)."""
+        if self._layout == CURRENT:
+            return CURRENT  # never goes back
+        kind = table_kind(conn, self._names)
+        return MONKEYTYPE if kind == "table" else ABSENT if kind is None else CURRENT
+
+    def _store(self, encoded: Iterable[RowTuple]) -> int:
         """Store rows in one transaction (all or nothing), each distinct row at its last place."""
         now = str(datetime.datetime.now())
         rows = [(row, now) for row in latest_distinct(encoded)]
         if not rows:
-            return
+            return 0
+        new = [0]
         with self._lock:
+            if self._layout != CURRENT:
+                self.upgrade()
             conn = self._connection()
 
             def write(created: IdCache) -> None:
                 ingest_incoming(conn, self._names, self._ids, created)
-                write_rows(conn, self._names, rows, self._ids, created)
+                new[0] = write_rows(conn, self._names, rows, self._ids, created)
 
             self._write(conn, write)
+        return new[0]
 
     def filter(
         self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000
@@ -151,6 +227,10 @@ class SQLiteStore(CallTraceStore):
             conn = self._connection()
 
             def read() -> Tuple[List[Tuple[str, str, Any, Any, Any]], List[Match]]:
+                layout = self._layout_now(conn)
+                if layout != CURRENT:
+                    found = plain.newest_matching(conn, self._names, module, prefix, limit)
+                    return [], found if layout == MONKEYTYPE else []
                 pending = pending_incoming(conn, self._names, module, prefix, limit)
                 return pending, newest_matching(conn, self._names, module, prefix, limit + len(pending))
 
@@ -174,6 +254,9 @@ class SQLiteStore(CallTraceStore):
             conn = self._connection()
 
             def read() -> List[str]:
+                layout = self._layout_now(conn)
+                if layout != CURRENT:
+                    return plain.modules(conn, n) if layout == MONKEYTYPE else []
                 rows = conn.execute(
                     f"SELECT name FROM {n.q_modules} AS m WHERE EXISTS (SELECT 1 FROM {n.q_recent} "
                     f"WHERE seq >= (m.id << {SEQ_BITS}) AND seq < ((m.id + 1) << {SEQ_BITS})) "
@@ -231,16 +314,23 @@ class SQLiteStore(CallTraceStore):
             raise StoreConfigError(f"{where}: cannot open a SQLite store there: {exc}") from exc
 
     def _prepare_schema(self, conn: sqlite3.Connection) -> None:
+        """Check what the table is, writing nothing unless it is missing (or ours, half made)."""
         names = self._names
-        if transaction(conn, self._config.timeout, lambda: is_current(conn, names), write=False):
+        layout = transaction(conn, self._config.timeout, lambda: classify(conn, names), write=False)
+        if layout == MONKEYTYPE or self._config.read_only:
+            self._layout = ABSENT if layout == ABSENT else MONKEYTYPE if layout == MONKEYTYPE else CURRENT
             return
+        if layout != CURRENT:
 
-        def upgrade(created: IdCache) -> None:
-            if not is_current(conn, names):  # another process may have done it meanwhile
-                create_or_upgrade(conn, names)
-                ingest_incoming(conn, names, self._ids, created)
+            def create(created: IdCache) -> None:
+                if table_kind(conn, names) != "table" and not is_current(conn, names):
+                    create_or_upgrade(conn, names)
+                    ingest_incoming(conn, names, self._ids, created)
 
-        self._write(conn, upgrade)
+            self._write(conn, create)
+        self._layout = CURRENT if table_kind(conn, names) == "view" else MONKEYTYPE  # MonkeyType raced us
+        if self._layout == CURRENT:
+            enable_wal(conn, self._config)
 
     def _write(self, conn: sqlite3.Connection, body: Callable[[IdCache], None]) -> None:
         """Run ``body`` in a write transaction; remember the ids it created once it committed."""

@@ -51,7 +51,7 @@ def retrying(timeout: float, attempt: Callable[[], T]) -> T:
 
 
 def connect(config: SQLiteConfig) -> sqlite3.Connection:
-    """A connection in autocommit mode (we issue BEGIN/COMMIT), in WAL mode where the file allows."""
+    """A connection in autocommit mode (we issue BEGIN/COMMIT); it writes nothing (see ``enable_wal``)."""
     conn = sqlite3.connect(
         config.database,
         timeout=config.timeout,
@@ -62,14 +62,22 @@ def connect(config: SQLiteConfig) -> sqlite3.Connection:
     try:
         # Reading the schema first makes a file that is not a database fail here, unmodified.
         retrying(config.timeout, lambda: conn.execute("SELECT count(*) FROM sqlite_master").fetchone())
-        if config.path is not None:
-            retrying(config.timeout, lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
         conn.execute(f"PRAGMA synchronous={config.synchronous}")
         conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def enable_wal(conn: sqlite3.Connection, config: SQLiteConfig) -> None:
+    """Put a file that holds our schema in WAL mode (it stays so); a write to the file's header.
+
+    Never on a read-only store, nor on a file we have not written: a MonkeyType file keeps
+    its journal mode until it is upgraded.
+    """
+    if config.path is not None and not config.read_only:
+        retrying(config.timeout, lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

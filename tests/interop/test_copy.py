@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import pathlib
@@ -29,12 +30,16 @@ from tests.support.redis import require_server as require_redis
 from tests.support.workload import production_workload
 from tracestore import CallTraceRow, CallTraceStore, CallTraceThunk, DecodeError, StoreConfigError
 from tracestore.__main__ import main
-from tracestore.copy import ALL, CopyReport, RowDecoder, copy_notes, copy_traces
+from tracestore.copy import ALL, CopyReport, RowDecoder, copy_notes, copy_traces, open_source
 from tracestore.loading import STORE_ALIASES, load_store_class, open_store, parse_store_spec
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MODULE = __name__
 History = Dict[str, List[Tuple[Any, ...]]]
+
+
+def sha1(path: pathlib.Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()
 
 
 def history(store: Any) -> History:
@@ -133,7 +138,7 @@ def not_a_class() -> None:
 
 def test_aliases_name_the_reference_stores() -> None:
     assert load_store_class("memory") is InMemoryStore
-    assert set(STORE_ALIASES) == {"memory", "sqlite", "lmdb", "postgres", "mysql", "redis"}
+    assert set(STORE_ALIASES) == {"memory", "sqlite", "lmdb", "postgres", "mysql", "redis", "monkeytype"}
     assert all(path.startswith("reference_stores.") for path in STORE_ALIASES.values())
 
 
@@ -461,11 +466,19 @@ def test_cli_copies_and_summarises() -> None:
     code, err = run_cli("copy", f"{TRACES_ONLY}={src_name}", f"{TRACES_ONLY}={dst_name}")
     assert code == 0, err
     rows = sum(map(len, expected_history(batches).values()))
-    assert f"copied {rows:,} traces of 20 modules (decoded traces); 0 modules already up to date; " in err
+    unsaid = "added (the destination does not say how many were new)"
+    assert (
+        f"{rows:,} rows read from 20 modules (decoded traces): {rows:,} {unsaid}; 0 failed to decode; " in err
+    )
     assert f"20/20 modules, {rows:,} traces copied" in err  # the last progress line
+    assert "note: the source's class has no make_read_only_store()" in err
     assert history(dst) == expected_history(batches)
     code, quiet = run_cli("copy", "--quiet", f"{TRACES_ONLY}={src_name}", f"{TRACES_ONLY}={dst_name}")
-    assert code == 0 and quiet.count("\n") == 1 and "copied 0 traces" in quiet
+    (summary,) = [line for line in quiet.splitlines() if " note: " not in line]
+    assert code == 0 and summary.startswith(
+        f"tracestore copy: {rows:,} rows read from 20 modules (decoded traces): 0 {unsaid}; "
+        "0 failed to decode, 20 modules already up to date; "
+    )
     assert history(dst) == expected_history(batches)
 
 
@@ -484,7 +497,10 @@ def test_cli_exits_1_and_lists_what_it_could_not_copy() -> None:
     code, err = run_cli("copy", f"{MODULE}:PlantedRows={name}", f"{TRACES_ONLY}={uuid.uuid4().hex}")
     assert code == 1
     assert f"not copied: {MODULE}:gone: NameLookupError: Module '{MODULE}' has no attribute 'gone'" in err
-    assert "copied 1 traces of 1 modules (decoded traces); 0 modules already up to date; 1 failed" in err
+    assert (
+        "2 rows read from 1 modules (decoded traces): 1 added (the destination does not say how many" in err
+    )
+    assert "were new); 1 failed to decode; " in err
 
 
 def test_cli_copies_what_it_cannot_decode_into_a_store_with_add_rows() -> None:
@@ -494,7 +510,7 @@ def test_cli_copies_what_it_cannot_decode_into_a_store_with_add_rows() -> None:
     dst = InMemoryStore.make_store(dst_name)
     code, err = run_cli("copy", f"{MODULE}:PlantedRows={name}", f"memory={dst_name}")
     assert code == 0, err
-    assert "copied 2 traces of 1 modules (rows as they are); 0 modules already up to date; 0 failed" in err
+    assert "2 rows read from 1 modules (rows as they are): 2 added (the destination does not say" in err
     assert all_rows(dst) == [row.as_tuple() for row in reversed(rows)]
 
 
@@ -595,19 +611,25 @@ def test_copy_a_monkeytype_file_into_a_reference_store(
     connection = connection_for(alias, tmp_path, schemas, prefixes)
     batches = workload_batches()
     path = monkeytype_file(tmp_path / "monkeytype.sqlite3", batches)
-    src = open_store(f"sqlite={path}")
+    before = sha1(path)
+    src, read_only = open_source(f"sqlite={path}")
+    assert read_only
     expected = expected_history(batches)
     assert history(src) == expected, "our SQLiteStore must list MonkeyType's file in insertion order"
     assert all_rows(src) == expected_order(batches), "and stream it in insertion order, across modules"
     dst = open_store(f"{alias}={connection}")
     report: CopyReport = copy_traces(src, dst)
-    assert (report.copied, report.failed) == (sum(map(len, expected.values())), 0)
+    rows = sum(map(len, expected.values()))
+    assert (report.read, report.copied, report.new, report.failed) == (rows, rows, rows, 0)
     assert report.streamed and not report.decoded
     assert history(dst) == expected
     assert all_rows(dst) == expected_order(batches)
-    copy_traces(src, dst)
+    again = copy_traces(src, dst)
+    assert (again.read, again.new, again.already_there) == (rows, 0, rows)
     assert history(dst) == expected  # re-running adds no duplicates and keeps the order
     assert all_rows(dst) == expected_order(batches)
+    assert sha1(path) == before  # the source was read, never written
+    assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith("monkeytype")) == [path.name]
 
 
 # -- the command, as a user runs it, on a file `monkeytype run` wrote ------------------------
@@ -652,14 +674,15 @@ def test_copy_command_on_a_file_monkeytype_run_wrote(
 
     changed = sample_copy(tmp_path / "changed")  # legacy.retired deleted since it was traced
     delete_retired_function(changed)
-    summary = (
-        f"copied {len(src_rows)} traces of 2 modules (rows as they are); 0 modules already up to date; "
-        "0 failed to decode"
-    )
-    for run in ("first", "again"):
+    before = sha1(mt_file)
+    n = len(src_rows)
+    for run, outcome in (("first", f"{n} new, 0 already there"), ("again", f"0 new, {n} already there")):
         done = tracestore_copy(changed, tmp_path, source, destination)
         assert done.returncode == 0, done.stderr
-        assert summary in done.stderr
+        assert (
+            f"{n} rows read from 2 modules (rows as they are): {outcome}; 0 failed to decode; " in done.stderr
+        )
+        assert sha1(mt_file) == before, "the copy wrote to its source"
         print(f"({run}; legacy.retired deleted) $ python -m tracestore copy {source} {destination}")
         print(done.stderr)
         dst = open_store(destination)

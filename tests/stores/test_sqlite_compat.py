@@ -1,13 +1,15 @@
 """SQLiteStore and MonkeyType 23.3.0 share files both ways.
 
 * MonkeyType's ``SQLiteStore`` and its CLI (``list-modules``, ``stub``) read a file we wrote.
-* We open a file MonkeyType wrote, duplicates and all, and upgrade it in place: nothing is
+* We read a file MonkeyType wrote as it is, leaving it byte-identical (also read-only,
+  ``mode=ro``), and upgrade it in place at the first add (or ``upgrade()``): nothing is
   lost, and recency is MonkeyType's row order (its timestamps are never consulted).
 * MonkeyType may keep writing to an upgraded file; we read and keep those rows too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import pathlib
@@ -26,7 +28,14 @@ from reference_stores.memory import InMemoryStore
 from reference_stores.sqlite import SQLiteStore
 from tests.support.reliability import concurrent_writers, missing_writer_traces
 from tests.support.workload import production_workload
-from tracestore import CallTrace, CallTraceRow, CallTraceThunk, traces_equal
+from tracestore import (
+    CallTrace,
+    CallTraceRow,
+    CallTraceThunk,
+    StoreConfigError,
+    TraceStoreError,
+    traces_equal,
+)
 
 # MonkeyType's own writes use sqlite3's datetime adapter, deprecated since Python 3.12.
 pytestmark = pytest.mark.filterwarnings("ignore:The default datetime adapter:DeprecationWarning")
@@ -129,29 +138,119 @@ def write_with_monkeytype(db: pathlib.Path, history: List[List[CallTrace]]) -> i
     return int(count)
 
 
-def test_a_monkeytype_file_is_upgraded_losing_nothing_with_rowid_recency(tmp_path: pathlib.Path) -> None:
-    db = tmp_path / "traces.sqlite3"
+def sha1(path: pathlib.Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+def monkeytype_file_and_model(db: pathlib.Path) -> InMemoryStore:
+    """A MonkeyType file whose timestamps disagree with its row order, and the model of its history."""
     history = monkeytype_history()
     stored_rows = write_with_monkeytype(db, history)
     assert stored_rows == sum(map(len, history))  # duplicates and all
-    conn = sqlite3.connect(str(db))  # make MonkeyType's timestamps disagree with row order
+    conn = sqlite3.connect(str(db))
     conn.execute(f"UPDATE {TABLE} SET created_at = '2001-01-01 00:00:00' WHERE rowid > 10")
     conn.commit()
     conn.close()
     model = InMemoryStore.make_store("")
     for batch in history:
         model.add(batch)
+    return model
 
-    ours = SQLiteStore.make_store(str(db))
+
+def assert_answers_like(ours: SQLiteStore, model: InMemoryStore) -> None:
     for limit in (1, 3, 100):
         assert our_rows(ours.filter(SAMPLE, None, limit)) == our_rows(model.filter(SAMPLE, None, limit))
-    assert our_rows(ours.filter(SAMPLE, "Point", 100)) == our_rows(model.filter(SAMPLE, "Point", 100))
+    for prefix in ("Point", "Point.", "point", "Outer.Inner.method", "%", "module_function"):
+        assert our_rows(ours.filter(SAMPLE, prefix, 100)) == our_rows(model.filter(SAMPLE, prefix, 100))
+    assert (
+        ours.filter(SAMPLE[:-1]) == []
+        and ours.filter(SAMPLE + " ") == []
+        and ours.filter(SAMPLE.upper()) == []
+    )
+    assert ours.list_modules() == [SAMPLE]
+    model_rows = [
+        row for m in model.list_modules() for row in reversed(our_rows(model.filter(m, None, 10**6)))
+    ]
+    assert sorted(r.as_tuple() for r in ours.iter_rows()) == sorted(model_rows)
+    assert [r.as_tuple() for r in ours.iter_rows()] == model_rows  # one module: its oldest first
+
+
+@pytest.mark.parametrize("read_only", [False, True], ids=["writable", "mode=ro"])
+def test_reading_a_monkeytype_file_leaves_it_byte_identical(tmp_path: pathlib.Path, read_only: bool) -> None:
+    db = tmp_path / "traces.sqlite3"
+    model = monkeytype_file_and_model(db)
+    before = sha1(db)
+    ours = SQLiteStore.make_store(str(db) + ("?mode=ro" if read_only else ""))
+    assert_answers_like(ours, model)  # MonkeyType's table read as it is: S2, S3, S5, S6
+    ours.close()
+    assert sha1(db) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["traces.sqlite3"]  # no -wal, -shm, -journal
     kinds = dict(sqlite3.connect(str(db)).execute("SELECT name, type FROM sqlite_master"))
+    assert kinds == {TABLE: "table"}
+
+
+def test_a_read_only_store_refuses_writes_and_never_creates(tmp_path: pathlib.Path) -> None:
+    db = tmp_path / "traces.sqlite3"
+    monkeytype_file_and_model(db)
+    before = sha1(db)
+    ours = SQLiteStore.make_store(f"{db}?mode=ro")
+    for write in (lambda: ours.add(sample_traces()), lambda: ours.add([]), ours.upgrade):
+        with pytest.raises(TraceStoreError, match=r"read-only \(mode=ro\)"):
+            write()
+    assert sha1(db) == before
+    with pytest.raises(StoreConfigError, match="mode=ro opens an existing file"):
+        SQLiteStore.make_store(f"{tmp_path / 'missing.sqlite3'}?mode=ro")
+    assert not (tmp_path / "missing.sqlite3").exists()
+    with pytest.raises(StoreConfigError, match="mode must be 'ro'"):
+        SQLiteStore.make_store(f"{db}?mode=rw")
+
+
+def test_a_file_we_wrote_is_left_byte_identical_by_a_read_only_session(tmp_path: pathlib.Path) -> None:
+    db = tmp_path / "traces.sqlite3"
+    writer = SQLiteStore.make_store(str(db))
+    writer.add(sample_traces())
+    writer.close()
+    before = sha1(db)
+    reader = SQLiteStore.make_store(f"{db}?mode=ro")
+    assert len(reader.filter(SAMPLE)) == len(sample_traces())
+    assert reader.list_modules() == [SAMPLE] and len(list(reader.iter_rows())) == len(sample_traces())
+    reader.close()
+    assert sha1(db) == before
+
+
+def test_the_first_add_upgrades_a_monkeytype_file_losing_nothing_and_compacts_it(
+    tmp_path: pathlib.Path,
+) -> None:
+    db = tmp_path / "traces.sqlite3"
+    model = monkeytype_file_and_model(db)
+    ours = SQLiteStore.make_store(str(db))
+    extra = CallTrace(logging.getLogger, {"name": str}, logging.Logger)
+    ours.add([extra])
+    model.add([extra])
+    conn = sqlite3.connect(str(db))
+    kinds = dict(conn.execute("SELECT name, type FROM sqlite_master"))
     assert kinds[TABLE] == "view"
+    assert conn.execute("PRAGMA freelist_count").fetchone() == (0,)  # VACUUM gave the old table back
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()
+    assert our_rows(ours.filter(SAMPLE)) == our_rows(model.filter(SAMPLE))
     reopened = SQLiteStore.make_store(str(db))
-    assert our_rows(reopened.filter(SAMPLE)) == our_rows(model.filter(SAMPLE))
+    for limit in (1, 3, 100):
+        assert our_rows(reopened.filter(SAMPLE, None, limit)) == our_rows(model.filter(SAMPLE, None, limit))
+    assert our_rows(reopened.filter(SAMPLE, "Point", 100)) == our_rows(model.filter(SAMPLE, "Point", 100))
+    assert sorted(reopened.list_modules()) == sorted(["logging", SAMPLE])
     theirs = MonkeyTypeStore.make_store(str(db))  # MonkeyType still reads the upgraded file
     assert sorted(rows_of(theirs.filter(SAMPLE, None, 100))) == sorted(our_rows(model.filter(SAMPLE)))
+
+
+def test_a_store_opened_on_a_monkeytype_file_sees_another_process_upgrade_it(tmp_path: pathlib.Path) -> None:
+    db = tmp_path / "traces.sqlite3"
+    model = monkeytype_file_and_model(db)
+    reader = SQLiteStore.make_store(f"{db}?mode=ro")
+    assert our_rows(reader.filter(SAMPLE)) == our_rows(model.filter(SAMPLE))
+    assert SQLiteStore.make_store(str(db)).upgrade() is True
+    assert our_rows(reader.filter(SAMPLE)) == our_rows(model.filter(SAMPLE))
+    assert reader.list_modules() == [SAMPLE]
 
 
 def test_monkeytype_may_keep_writing_to_an_upgraded_file(tmp_path: pathlib.Path) -> None:
@@ -184,8 +283,10 @@ def test_rows_without_a_module_are_dropped_with_a_warning(
     conn.execute(f"INSERT INTO {TABLE} VALUES ('2024-01-01', NULL, 'f', '{{}}', NULL, NULL)")
     conn.commit()
     conn.close()
+    ours = SQLiteStore.make_store(str(db))
+    assert len(ours.filter(SAMPLE)) == 2  # read as it is: the row is not listed
     with caplog.at_level(logging.WARNING):
-        ours = SQLiteStore.make_store(str(db))
+        ours.upgrade()
     assert "Dropped 1 row" in caplog.text
     assert len(ours.filter(SAMPLE)) == 2
 
