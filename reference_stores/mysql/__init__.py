@@ -1,4 +1,4 @@
-"""The MySQL/MariaDB reference store: traces from a whole fleet in one database (mysqlclient)."""
+"""The MySQL/MariaDB reference store: traces from a whole fleet in one database (PyMySQL)."""
 
 from reference_stores.mysql.store import MySQLStore
 

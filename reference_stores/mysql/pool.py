@@ -1,4 +1,4 @@
-"""``MySQLStore``'s bounded connection pool and its retry policy (mysqlclient)."""
+"""``MySQLStore``'s bounded connection pool and its retry policy (PyMySQL)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
-import MySQLdb
+import pymysql
 
 from reference_stores.mysql.config import MySQLConfig
 from tracestore import TraceStoreError
@@ -16,7 +16,7 @@ from tracestore import TraceStoreError
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Connection = Any  # MySQLdb.connections.Connection; its stubs leave most methods untyped
+Connection = Any  # pymysql.connections.Connection; its stubs leave most methods untyped
 
 #: The server ended the connection (gone away, lost mid-query, KILLed, shutting down, idle
 #: timeout): https://mariadb.com/kb/en/mariadb-error-code-reference/
@@ -59,7 +59,7 @@ def connect(config: MySQLConfig) -> Connection:
         kwargs["user"] = config.user
     if config.password is not None:
         kwargs["password"] = config.password
-    return MySQLdb.connect(**kwargs)
+    return pymysql.connect(**kwargs)
 
 
 class Pool:
@@ -100,7 +100,7 @@ class Pool:
                     conn.commit()
                 healthy = True
                 return result
-            except MySQLdb.Error as exc:
+            except pymysql.Error as exc:
                 code = error_code(exc)
                 healthy = code not in LOST and _rollback(conn)
                 if code in LOST and not reconnected:
@@ -131,7 +131,7 @@ class Pool:
                 if self._idle:
                     return self._idle.pop()
             return connect(self._config)
-        except MySQLdb.Error as exc:
+        except pymysql.Error as exc:
             self._slots.release()
             raise TraceStoreError(
                 f"MySQLStore {self.display!r}: {what} failed: cannot connect: {message(exc)}"
@@ -167,7 +167,7 @@ def _rollback(conn: Connection) -> bool:
     """Roll back; ``False`` (the connection must be dropped, which rolls back) if that fails."""
     try:
         conn.rollback()
-    except MySQLdb.Error:
+    except pymysql.Error:
         return False
     return True
 
@@ -175,5 +175,5 @@ def _rollback(conn: Connection) -> bool:
 def _close(conn: Connection) -> None:
     try:
         conn.close()
-    except MySQLdb.Error:
+    except pymysql.Error:
         pass

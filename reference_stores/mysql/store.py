@@ -5,8 +5,8 @@ from __future__ import annotations
 import weakref
 from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
-import MySQLdb
-import MySQLdb.cursors
+import pymysql
+import pymysql.cursors
 
 from reference_stores.mysql.config import MySQLConfig, parse_connection_string
 from reference_stores.mysql.pool import Connection, Pool, connect, message
@@ -86,11 +86,11 @@ class MySQLStore(CallTraceStore):
         config = parse_connection_string(connection_string)
         try:
             conn = connect(config)
-        except MySQLdb.Error as exc:
+        except pymysql.Error as exc:
             raise TraceStoreError(f"MySQLStore {config.display!r}: drop failed: {message(exc)}") from exc
         try:
             conn.query(statements(config.table).drop)
-        except MySQLdb.Error as exc:
+        except pymysql.Error as exc:
             raise TraceStoreError(f"MySQLStore {config.display!r}: drop failed: {message(exc)}") from exc
         finally:
             conn.close()
@@ -100,7 +100,7 @@ class MySQLStore(CallTraceStore):
         display = self._config.display
         try:
             conn = connect(self._config)
-        except MySQLdb.Error as exc:
+        except pymysql.Error as exc:
             raise StoreConfigError(
                 f"MySQLStore connection string {display!r}: cannot connect: {message(exc)}"
             ) from None
@@ -108,7 +108,7 @@ class MySQLStore(CallTraceStore):
             cursor = conn.cursor()
             try:
                 cursor.execute(self._sql.check)
-            except MySQLdb.ProgrammingError as exc:
+            except pymysql.ProgrammingError as exc:
                 if exc.args[0] != 1146:  # ER_NO_SUCH_TABLE; else a foreign table: leave it alone
                     raise
                 cursor.execute(self._sql.create)  # one atomic DDL statement: all of it or nothing
@@ -117,7 +117,7 @@ class MySQLStore(CallTraceStore):
             (packet,) = cursor.fetchone()
             # Escaping at most doubles a value; leave room for the statement around the values.
             self._max_bytes = max(int(packet) // 4, 1024)
-        except MySQLdb.Error as exc:
+        except pymysql.Error as exc:
             raise StoreConfigError(
                 f"MySQLStore connection string {display!r}: cannot use the table: {message(exc)}"
             ) from None
@@ -184,13 +184,13 @@ class MySQLStore(CallTraceStore):
             raise TraceStoreError(f"MySQLStore {self._config.display!r} is closed")
         try:
             conn = connect(self._config)
-        except MySQLdb.Error as exc:
+        except pymysql.Error as exc:
             raise TraceStoreError(
                 f"MySQLStore {self._config.display!r}: iter_rows cannot connect: {message(exc)}"
             ) from exc
         try:
             conn.query("SET SESSION net_write_timeout = 3600")  # the reader may pause between chunks
-            cursor = conn.cursor(MySQLdb.cursors.SSCursor)
+            cursor = conn.cursor(pymysql.cursors.SSCursor)
             cursor.execute(self._sql.oldest_first)
             while True:
                 found = cursor.fetchmany(STREAM_CHUNK)
@@ -198,7 +198,7 @@ class MySQLStore(CallTraceStore):
                     yield to_row(decode(module), (rest[0], rest[1], rest[2], rest[3]))
                 if len(found) < STREAM_CHUNK:
                     break
-        except MySQLdb.Error as exc:
+        except pymysql.Error as exc:
             raise TraceStoreError(
                 f"MySQLStore {self._config.display!r}: iter_rows failed: {message(exc)}"
             ) from exc

@@ -573,7 +573,7 @@ def test_the_copy_command_both_ways(prefixes: PrefixFactory, tmp_path: Path) -> 
     ]:
         done = copy_command(source, destination)
         assert done.returncode == 0, done.stderr
-        assert "copied 52 traces of 4 modules (rows as they are)" in done.stderr, done.stderr
+        assert "52 rows read from 4 modules (rows as they are)" in done.stderr, done.stderr
     with RedisStore.make_store(second) as copied:
         assert [row.as_tuple() for row in copied.iter_rows()] == expected
         with RedisStore.make_store(first) as original:
@@ -603,6 +603,15 @@ KIT_PREFIXES = PrefixFactory("kit")
 KIT_DIRECTORIES: Dict[Path, str] = {}  # the prefix of the store last made for each directory
 
 
+@pytest.fixture(scope="module")
+def kit_server() -> Iterator[None]:
+    """The server is up (else skip, or fail under CI); afterwards nothing the kit made is left."""
+    require_server()
+    yield
+    KIT_PREFIXES.drop_all()
+
+
+@pytest.mark.usefixtures("kit_server")
 class TestRedisConformance(CallTraceStoreTests[RedisStore]):
     """The whole kit against the real server: one fresh prefix per generated example.
 
@@ -611,13 +620,6 @@ class TestRedisConformance(CallTraceStoreTests[RedisStore]):
 
     distinct_results = True
     ordered_results = True
-
-    @pytest.fixture(autouse=True, scope="class")
-    @classmethod
-    def _redis_server(cls) -> Iterator[None]:
-        require_server()
-        yield
-        KIT_PREFIXES.drop_all()
 
     def connection_string(self, directory: Path) -> str:
         prefix = KIT_DIRECTORIES.get(directory)

@@ -13,7 +13,7 @@ import os
 import secrets
 from typing import Any, Iterator, List, Optional
 
-import MySQLdb
+import pymysql
 import pytest
 
 from reference_stores.mysql.config import parse_connection_string
@@ -31,7 +31,7 @@ def admin_connect() -> Any:
     kwargs: Any = {"user": config.user} if config.user else {}
     if config.password is not None:
         kwargs["password"] = config.password
-    return MySQLdb.connect(
+    return pymysql.connect(
         host=config.host,
         port=config.port,
         database=config.database,
@@ -57,7 +57,7 @@ def server_problem() -> Optional[str]:
     """Why the test server cannot be used, or ``None`` when it answers."""
     try:
         query("SELECT 1")
-    except MySQLdb.Error as exc:
+    except pymysql.Error as exc:
         return f"MySQL server {server_url()!r} (env TRACESTORE_MYSQL_URL) is not reachable: {exc}"
     return None
 
