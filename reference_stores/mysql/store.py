@@ -127,28 +127,34 @@ class MySQLStore(CallTraceStore):
     def add(self, traces: Iterable[Any]) -> None:
         self._store("add", serialize_traces(traces))
 
-    def add_rows(self, rows: Iterable[Any]) -> None:
-        """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``).
+    def add_rows(self, rows: Iterable[Any]) -> int:
+        """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``); returns how
+        many distinct rows were not stored before.
 
         Raises ``EncodeError``, storing nothing, for a row with a field of the wrong type.
         """
-        self._store("add_rows", checked_rows(rows))
+        return self._store("add_rows", checked_rows(rows))
 
-    def _store(self, what: str, rows: Iterable[CallTraceRow]) -> None:
-        """Delete the batch's rows, then insert them in order, in one transaction (S6)."""
+    def _store(self, what: str, rows: Iterable[CallTraceRow]) -> int:
+        """Delete the batch's rows, then insert them in order, in one transaction (S6); returns
+        how many of the batch's distinct rows were new."""
         batch = make_batch(rows)
         if not batch:
-            return
+            return 0
         slices = chunks(tuple(map(row_size, batch)), MAX_ROWS_PER_STATEMENT, self._max_bytes)
-        self._pool.run(what, lambda conn: self._write(conn, batch, slices), transaction=True)
+        return self._pool.run(what, lambda conn: self._write(conn, batch, slices), transaction=True)
 
-    def _write(self, conn: Connection, batch: List[StoredRow], slices: Tuple[Tuple[int, int], ...]) -> None:
+    def _write(self, conn: Connection, batch: List[StoredRow], slices: Tuple[Tuple[int, int], ...]) -> int:
         cursor = conn.cursor()
+        replaced = 0
         for start, end in slices:
             rows = batch[start:end]
-            cursor.execute(self._sql.delete.format(placeholders(len(rows))), [row[0] for row in rows])
+            replaced += cursor.execute(
+                self._sql.delete.format(placeholders(len(rows))), [row[0] for row in rows]
+            )
             values = [value for row in rows for value in row]
             cursor.execute(self._sql.insert.format(placeholders(len(rows), ROW_PLACEHOLDERS)), values)
+        return len(batch) - replaced
 
     def filter(
         self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000

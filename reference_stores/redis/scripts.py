@@ -76,13 +76,16 @@ for i = 0, n - 1 do
   by_name.args[#by_name.args + 1] = digest
 end
 redis.call('SET', base .. 'format', format)
+local new = 0
 for _, key in ipairs(order) do
   local each = groups[key]
   for start = 1, #each.args, CHUNK do
-    redis.call(each.command, key, unpack(each.args, start, math.min(start + CHUNK - 1, #each.args)))
+    local last = math.min(start + CHUNK - 1, #each.args)
+    local added = redis.call(each.command, key, unpack(each.args, start, last))
+    if key == base .. 'rows' then new = new + added end
   end
 end
-return n
+return new
 """
 
 # ARGV: base, <m>, prefix (not empty), limit (at most 2**53). Returns the digests of the newest

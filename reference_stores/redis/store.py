@@ -108,12 +108,13 @@ class RedisStore(CallTraceStore):
     def add(self, traces: Iterable[Any]) -> None:
         self._store("add", serialize_traces(traces))
 
-    def add_rows(self, rows: Iterable[Any]) -> None:
-        """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``).
+    def add_rows(self, rows: Iterable[Any]) -> int:
+        """Store encoded rows as they are, like ``add`` (``tracestore.copy.RowSink``); returns how
+        many distinct rows were not stored before.
 
         Raises ``EncodeError``, storing nothing, for a row with a field of the wrong type.
         """
-        self._store("add_rows", checked_rows(rows))
+        return self._store("add_rows", checked_rows(rows))
 
     def iter_rows(self) -> Iterator[CallTraceRow]:
         """Every stored row, oldest first across modules, ``STREAM_CHUNK`` per round trip.
@@ -130,10 +131,13 @@ class RedisStore(CallTraceStore):
                 return
             after = found[1]
 
-    def _store(self, what: str, rows: Iterable[CallTraceRow]) -> None:
+    def _store(self, what: str, rows: Iterable[CallTraceRow]) -> int:
+        """Store the batch in one script; returns how many of its distinct rows were new (the
+        script's count of fields its ``HSET`` of the rows hash added)."""
         batch = make_batch(rows)
-        if batch.rows:
-            self._run(what, lambda: self._add(args=[self._base, FORMAT, *batch.args]))
+        if not batch.rows:
+            return 0
+        return int(self._run(what, lambda: self._add(args=[self._base, FORMAT, *batch.args])))
 
     def filter(
         self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000

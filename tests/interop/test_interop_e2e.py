@@ -238,6 +238,7 @@ class WriterRuns:
             mysql.require_server()
             self.mysql_tables = mysql.TableFactory("e2e")
             backend = tracestore_backend("mysql", self.mysql_tables.connection_string())
+            return WriterRun(trace_and_read(directory, backend, [backend]), backend.label, None)
         if writer == "redis":
             require_redis()
             self.redis_used = True

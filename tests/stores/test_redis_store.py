@@ -573,7 +573,7 @@ def test_the_copy_command_both_ways(prefixes: PrefixFactory, tmp_path: Path) -> 
     ]:
         done = copy_command(source, destination)
         assert done.returncode == 0, done.stderr
-        assert "52 rows read from 4 modules (rows as they are)" in done.stderr, done.stderr
+        assert "52 rows read from 4 modules (rows as they are): 52 new" in done.stderr, done.stderr
     with RedisStore.make_store(second) as copied:
         assert [row.as_tuple() for row in copied.iter_rows()] == expected
         with RedisStore.make_store(first) as original:
