@@ -171,7 +171,7 @@ class PersistenceChecks(KitBase[StoreT]):
         detour = os.path.join(str(directory), "missing-a", "missing-b", os.pardir, os.pardir)
         bad = good.replace(str(directory), detour, 1)
         before = _tree(directory)
-        store_class: Any = type(session.store)
+        store_class: Any = type(unwrap(session.store))
         error: Optional[BaseException] = None
         try:
             made = store_class.make_store(bad)

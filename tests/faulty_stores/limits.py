@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, List, Optional
+from typing import ClassVar, FrozenSet, List, Optional
 
 from tests.faulty_stores.baseline import BaselineStore
 from tracestore import CallTraceRow, CallTraceThunk, check_limit
@@ -12,6 +12,8 @@ class LimitOffByOneStore(BaselineStore):
     """S4: returns ``limit + 1`` results when there are that many (``<=`` instead of ``<``)."""
 
     breaks: ClassVar[str] = "S4"
+    # Measured under the whole kit (ci profile): the fault shows through these rules' inputs too.
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S9"})
 
     def _choose(self, newest_first: List[CallTraceRow], limit: int) -> List[CallTraceRow]:
         return self._results(newest_first)[: limit + 1]
@@ -30,6 +32,8 @@ class LimitIgnoredStore(BaselineStore):
     """S4: every matching result comes back, whatever the limit."""
 
     breaks: ClassVar[str] = "S4"
+    # Measured under the whole kit (ci profile): the fault shows through these rules' inputs too.
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S9"})
 
     def _choose(self, newest_first: List[CallTraceRow], limit: int) -> List[CallTraceRow]:
         return self._results(newest_first)
@@ -68,6 +72,8 @@ class LimitBeforePrefixStore(BaselineStore):
     """S4: the limit is applied to the module's results before the qualname prefix filters them."""
 
     breaks: ClassVar[str] = "S4"
+    # Measured under the whole kit (ci profile): the fault shows through these rules' inputs too.
+    also_fails: ClassVar[FrozenSet[str]] = frozenset({"S3", "S9"})
 
     def filter(
         self, module: str, qualname_prefix: Optional[str] = None, limit: int = 2000

@@ -72,7 +72,7 @@ class Utf8mb3TruncatingModuleStore(BaselineStore):
 
     breaks: ClassVar[str] = "S2"
     also_fails: ClassVar[FrozenSet[str]] = frozenset(
-        {"E4", "S1", "S3", "S4", "S5", "S6", "S7", "S10", "S12", "S13", "S15"}
+        {"E4", "S1", "S3", "S4", "S5", "S6", "S7", "S12", "S13", "S15"}
     )
 
     def _serialize(self, traces: Iterable[Any]) -> List[Any]:
@@ -92,7 +92,7 @@ class QuestionMarkAstralStore(BaselineStore):
 
     breaks: ClassVar[str] = "S1"
     also_fails: ClassVar[FrozenSet[str]] = frozenset(
-        {"E4", "S2", "S3", "S4", "S5", "S6", "S7", "S10", "S12", "S13", "S15"}
+        {"E4", "S2", "S3", "S4", "S5", "S6", "S7", "S12", "S13", "S15"}
     )
 
     def _serialize(self, traces: Iterable[Any]) -> List[Any]:
@@ -112,7 +112,7 @@ class ModifiedUtf8Store(BaselineStore):
 
     breaks: ClassVar[str] = "S1"
     also_fails: ClassVar[FrozenSet[str]] = frozenset(
-        {"E4", "S2", "S3", "S4", "S5", "S6", "S7", "S10", "S12", "S13", "S15"}
+        {"E4", "S2", "S3", "S4", "S5", "S6", "S7", "S12", "S13", "S15"}
     )
 
     def _serialize(self, traces: Iterable[Any]) -> List[Any]:
