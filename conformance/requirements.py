@@ -82,7 +82,7 @@ def reopens_in_process(kit: Any) -> bool:
 
 def _reopen(kit: Any) -> Optional[str]:
     if getattr(kit, "process_local", False):
-        return f"{_title(kit)}.process_local is True: its data lives and dies with this process"
+        return f"{_title(kit)} is process-local (process_local = True): its data dies with this process"
     if reopens_in_process(kit):
         return None
     return f"{_title(kit)} defines none of reopen_store(), connection_string() and store_class"
@@ -96,7 +96,7 @@ def _connection_string(kit: Any) -> Optional[str]:
 
 def _other_processes(kit: Any) -> Optional[str]:
     if getattr(kit, "process_local", False):
-        return f"{_title(kit)}.process_local is True: no other process can open its stores"
+        return f"{_title(kit)} is process-local (process_local = True): no other process can open its stores"
     if _hook_overridden(kit, "connection_string"):
         return None
     template = template_of(kit)

@@ -168,10 +168,10 @@ def test_without_processes_the_kit_class_is_process_local() -> None:
     without = build_test_class(_RecordingStore, template, {}, True, False, processes=False)
     assert requirements.missing(with_processes(), "other_processes") is None
     why = requirements.missing(without(), "other_processes")
-    assert why is not None and "process_local is True" in why
+    assert why is not None and "is process-local (process_local = True)" in why
     # A process-local store's reopen in this process would check nothing durable: S10 says so.
     why_not_reopen = requirements.missing(without(), "reopen")
-    assert why_not_reopen is not None and "process_local is True" in why_not_reopen
+    assert why_not_reopen is not None and "is process-local (process_local = True)" in why_not_reopen
     assert requirements.missing(with_processes(), "reopen") is None
 
 
