@@ -11,6 +11,7 @@ from hypothesis import given
 
 from conformance import strategies as cs
 from conformance.checks.base import KitBase, StoreT
+from conformance.deadline import unwrap
 from conformance.model import RowKey, describe, trace_key
 from conformance.sample_functions import module_function
 from conformance.strategies.synthetic import REGISTRY
@@ -237,7 +238,7 @@ class FailureChecks(KitBase[StoreT]):
 def _is_monkeytype_row(thunk: Any) -> bool:
     return any(
         (cls.__module__, cls.__qualname__) == ("monkeytype.encoding", "CallTraceRow")
-        for cls in type(thunk).__mro__
+        for cls in type(unwrap(thunk)).__mro__
     )
 
 
