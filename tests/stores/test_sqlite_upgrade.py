@@ -87,12 +87,17 @@ def test_upgrade_command_compacts_and_keeps_every_row(tmp_path: pathlib.Path) ->
     assert again.returncode == 0 and "already current" in again.stderr, again.stderr
 
 
-# A child that upgrades ``argv[1]`` and prints each SQL statement as SQLite starts it.
+# A child that upgrades ``argv[1]``, prints each SQL statement as SQLite starts it, and waits for a
+# line on stdin before running it: the parent lets it go statement by statement, so a kill always
+# lands inside the upgrade (a statement that ends before the kill leaves the child at the next one).
 _TRACED_UPGRADE = """
 import sys
 from reference_stores.sqlite import SQLiteStore
+def step(sql):
+    print(" ".join(sql.split())[:60], flush=True)
+    sys.stdin.readline()
 store = SQLiteStore.make_store(sys.argv[1])
-store._conn.set_trace_callback(lambda sql: print(" ".join(sql.split())[:60], flush=True))
+store._conn.set_trace_callback(step)
 store.upgrade()
 print("DONE", flush=True)
 """
@@ -116,19 +121,25 @@ def kill_at(path: pathlib.Path, trigger: str, delay: float) -> str:
     child = subprocess.Popen(
         [sys.executable, "-c", _TRACED_UPGRADE, str(path)],
         env=child_env(),
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    assert child.stdout is not None
+    assert child.stdout is not None and child.stdin is not None
     seen = "the end"
     for line in child.stdout:
+        if line.startswith("DONE"):
+            break
+        child.stdin.write("go\n")  # run this statement
+        child.stdin.flush()
         if line.startswith(trigger):
             seen = line.strip()
             time.sleep(delay)
             child.send_signal(signal.SIGKILL)
             break
     child.stdout.close()
+    child.stdin.close()
     code = child.wait(timeout=120)
     return f"killed {delay:.2f} s into {seen!r}" if code == -signal.SIGKILL else f"not killed (exit {code})"
 
