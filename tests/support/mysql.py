@@ -14,9 +14,10 @@ import secrets
 from typing import Any, Iterator, List, Optional
 
 import pymysql
-import pytest
 
 from reference_stores.mysql.config import parse_connection_string
+from tests.support.servers import require
+from tests.support.servers import with_params as with_params  # re-exported for the tests
 
 DEFAULT_URL = "mysql://root@127.0.0.1:3306/test"
 
@@ -64,18 +65,7 @@ def server_problem() -> Optional[str]:
 
 def require_server() -> None:
     """Fail (under CI) or skip (locally) unless the test server answers."""
-    problem = server_problem()
-    if problem is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{problem}; CI is set, so this is a failure, not a skip", pytrace=False)
-    pytest.skip(f"{problem}; start it, or set TRACESTORE_MYSQL_URL")
-
-
-def with_params(url: str, **params: str) -> str:
-    """``url`` with query parameters appended."""
-    text = "&".join(f"{key}={value}" for key, value in params.items())
-    return f"{url}{'&' if '?' in url else '?'}{text}"
+    require(server_problem(), "TRACESTORE_MYSQL_URL")
 
 
 class TableFactory:

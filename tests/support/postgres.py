@@ -14,8 +14,10 @@ import secrets
 from typing import Iterator, List, Optional
 
 import psycopg
-import pytest
 from psycopg import sql
+
+from tests.support.servers import require
+from tests.support.servers import with_params as with_params  # re-exported for the tests
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 _DROP_BATCH = 50  # schemas per DROP: each one takes several locks, and a transaction has a bounded lock table
@@ -42,18 +44,7 @@ def server_problem() -> Optional[str]:
 
 def require_server() -> None:
     """Fail (under CI) or skip (locally) unless the test server answers."""
-    problem = server_problem()
-    if problem is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{problem}; CI is set, so this is a failure, not a skip", pytrace=False)
-    pytest.skip(f"{problem}; start it, or set TRACESTORE_PG_DSN")
-
-
-def with_params(dsn: str, **params: str) -> str:
-    """``dsn`` with query parameters appended."""
-    query = "&".join(f"{key}={value}" for key, value in params.items())
-    return f"{dsn}{'&' if '?' in dsn else '?'}{query}"
+    require(server_problem(), "TRACESTORE_PG_DSN")
 
 
 class SchemaFactory:

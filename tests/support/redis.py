@@ -13,8 +13,10 @@ import os
 import secrets
 from typing import Iterator, List, Optional
 
-import pytest
 import redis
+
+from tests.support.servers import require
+from tests.support.servers import with_params as with_params  # re-exported for the tests
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
@@ -40,18 +42,7 @@ def server_problem() -> Optional[str]:
 
 def require_server() -> None:
     """Fail (under CI) or skip (locally) unless the test server answers."""
-    problem = server_problem()
-    if problem is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{problem}; CI is set, so this is a failure, not a skip", pytrace=False)
-    pytest.skip(f"{problem}; start it, or set TRACESTORE_REDIS_URL")
-
-
-def with_params(url: str, **params: str) -> str:
-    """``url`` with query parameters appended."""
-    query = "&".join(f"{key}={value}" for key, value in params.items())
-    return f"{url}{'&' if '?' in url else '?'}{query}"
+    require(server_problem(), "TRACESTORE_REDIS_URL")
 
 
 def store_keys(prefix: str) -> List[bytes]:
